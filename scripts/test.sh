@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# make test: lint once, then on each PostgreSQL version
+#   1. the #[pg_test] suite      (cargo pgrx test)
+#   2. the regress suite         (tests/sql/*.sql diffed against tests/expected/*.out)
+#   3. the integration suite     (tests/integration, real sessions through psycopg/PgBouncer)
+# against real clusters.  Exits non-zero on any failure; ends with one line per version
+# and a total.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+source scripts/pg.sh
+
+LINT_ONLY=0
+versions=()
+for a in "$@"; do
+  case "$a" in --lint-only) LINT_ONLY=1 ;; *) versions+=("$a") ;; esac
+done
+[ ${#versions[@]} -gt 0 ] || versions=(15 16 17 18)
+for v in "${versions[@]}"; do pg_config_for "$v" >/dev/null || exit 2; done
+
+RUN_DIR=$(mktemp -d /tmp/stash-test.XXXXXX)
+chmod 755 "$RUN_DIR"
+started=()
+cleanup() {
+  for v in "${started[@]}"; do cluster_stop "$v" "$RUN_DIR/pg$v"; done
+  [ "${KEEP_RUN_DIR:-0}" = 1 ] || rm -rf "$RUN_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+TOTAL_PASS=0 TOTAL_FAIL=0
+SUMMARY=()
+T_ALL=$(date +%s)
+say() { printf '\n=== %s\n' "$*"; }
+
+# ---- lint (once) ---------------------------------------------------------------------------
+lint_pass=0 lint_fail=0
+if [[ " ${SUITES:-lint} " == *" lint "* ]]; then
+say "lint: cargo fmt --check"
+if cargo fmt --all -- --check; then lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+say "lint: cargo clippy -D warnings (pg${PG_DEFAULT:-17})"
+if cargo clippy --quiet --all-targets --no-default-features \
+     --features "pg${PG_DEFAULT:-17} pg_test" -- -D warnings; then
+  lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+fi
+TOTAL_PASS=$((TOTAL_PASS + lint_pass)); TOTAL_FAIL=$((TOTAL_FAIL + lint_fail))
+SUMMARY+=("lint: $lint_pass passed, $lint_fail failed")
+if [ $LINT_ONLY = 1 ]; then
+  printf '%s\n' "${SUMMARY[@]}"; [ $lint_fail = 0 ]; exit
+fi
+
+# ---- per version ----------------------------------------------------------------------------
+run_pg_test() {  # $1 = major; sets PT_PASS PT_FAIL
+  local v=$1 log="$RUN_DIR/pg_test-$1.log"
+  PT_PASS=0 PT_FAIL=0
+  say "pg$v: #[pg_test] suite"
+  cargo pgrx test "pg$v" --runas postgres --pgdata "$RUN_DIR/pgrx-data-$v" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]} line
+  line=$(grep -E '^test result: ' "$log" | tail -1)
+  if [ -n "$line" ]; then
+    PT_PASS=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")
+    PT_FAIL=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  fi
+  # a build failure or crash reports no result line: count it as a failure
+  if [ "$rc" != 0 ] && [ "$PT_FAIL" = 0 ]; then PT_FAIL=1; fi
+}
+
+run_regress() {  # $1 = major; needs a running cluster; sets RG_PASS RG_FAIL
+  local v=$1 out="$RUN_DIR/regress-$1" f name db
+  RG_PASS=0 RG_FAIL=0
+  mkdir -p "$out"
+  say "pg$v: regress suite (tests/sql)"
+  for f in tests/sql/*.sql; do
+    name=$(basename "$f" .sql); db="regress_$name"
+    PGOPTIONS="-c client_min_messages=warning" "$PSQL" -X -q -d postgres \
+      -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    # stdin, not -f: psql then prints errors without a file:line prefix.
+    # VERBOSITY=verbose shows each error's SQLSTATE; LOCATION (C file/line) is noise.
+    "$PSQL" -X -a -q -v VERBOSITY=verbose -d "$db" <"$f" 2>&1 \
+      | grep -v '^LOCATION:  ' >"$out/$name.out"
+    if diff -u "tests/expected/$name.out" "$out/$name.out" >"$out/$name.diff" 2>&1; then
+      RG_PASS=$((RG_PASS + 1)); printf '  ok    %s\n' "$name"
+    else
+      RG_FAIL=$((RG_FAIL + 1)); printf '  FAIL  %s\n' "$name"; head -60 "$out/$name.diff"
+    fi
+  done
+  mkdir -p tests/results && cp "$out"/*.out tests/results/ 2>/dev/null
+  return 0
+}
+
+run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
+  local v=$1 log="$RUN_DIR/integration-$1.log" line
+  IT_PASS=0 IT_FAIL=0
+  ls tests/integration/test_*.py >/dev/null 2>&1 || return 0
+  say "pg$v: integration suite (tests/integration)"
+  STASH_PG_MAJOR=$v STASH_PG_BINDIR=$(pg_bindir_for "$v") STASH_RUN_DIR="$RUN_DIR/it-$v" \
+    "$PG_ROOT/venv/bin/python" -m pytest -q -p no:cacheprovider tests/integration 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  line=$(tail -1 "$log")
+  IT_PASS=$(grep -oE '[0-9]+ passed' <<<"$line" | awk '{s += $1} END {print s + 0}')
+  IT_FAIL=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | awk '{s += $1} END {print s + 0}')
+  if [ "$rc" != 0 ] && [ "$IT_FAIL" = 0 ]; then IT_FAIL=1; fi
+}
+
+# SUITES narrows a developer's run, e.g. SUITES="regress" scripts/test.sh 15 (make test runs all)
+SUITES=${SUITES:-lint pg_test regress integration}
+wants() { [[ " $SUITES " == *" $1 "* ]]; }
+
+for v in "${versions[@]}"; do
+  T0=$(date +%s)
+  PT_PASS=0 PT_FAIL=0
+  wants pg_test && run_pg_test "$v"
+  say "pg$v: install the extension (cargo pgrx install)"
+  RG_PASS=0 RG_FAIL=0 IT_PASS=0 IT_FAIL=0
+  if cargo pgrx install --pg-config "$(pg_config_for "$v")" >"$RUN_DIR/install-$v.log" 2>&1; then
+    started+=("$v")
+    if cluster_start "$v" "$RUN_DIR/pg$v"; then
+      wants regress && run_regress "$v"
+      wants integration && run_integration "$v"
+    else
+      RG_FAIL=1
+    fi
+    cluster_stop "$v" "$RUN_DIR/pg$v"
+  else
+    cat "$RUN_DIR/install-$v.log"; RG_FAIL=1
+  fi
+  p=$((PT_PASS + RG_PASS + IT_PASS)) f=$((PT_FAIL + RG_FAIL + IT_FAIL))
+  TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
+  SUMMARY+=("pg$v: pg_test $PT_PASS passed/$PT_FAIL failed, regress $RG_PASS/$RG_FAIL, integration $IT_PASS/$IT_FAIL  ($(( $(date +%s) - T0 ))s)")
+done
+
+say "summary ($(( $(date +%s) - T_ALL ))s)"
+printf '%s\n' "${SUMMARY[@]}"
+echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" = 0 ]

@@ -1,0 +1,138 @@
+//! Configuration parameters.
+//!
+//! `stash.shared_schemas` is the one users set.  The tenant context itself also lives in
+//! GUCs (`stash.tenant`, `stash.tenant_id`), because GUCs set with GUC_ACTION_LOCAL
+//! have exactly the lifetime the context needs: they revert at COMMIT, at ROLLBACK and at
+//! ROLLBACK TO SAVEPOINT, and PostgreSQL copies them into parallel workers.  They are
+//! PGC_SUSET so that an ordinary role cannot forge a context with `SET stash.tenant_id`;
+//! the extension sets them itself with superuser context after checking the registry.
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::pg_sys;
+use std::ffi::{CStr, CString};
+
+pub(crate) static SHARED_SCHEMAS: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"public"));
+static TENANT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static OUTER_SEARCH_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+pub(crate) const TENANT_NAME: &CStr = c"stash.tenant";
+pub(crate) const TENANT_ID_NAME: &CStr = c"stash.tenant_id";
+pub(crate) const OUTER_SEARCH_PATH_NAME: &CStr = c"stash.outer_search_path";
+
+pub(crate) fn init() {
+    GucRegistry::define_string_guc(
+        c"stash.shared_schemas",
+        c"Schemas searched after the tenant's own schema inside stash.tenant_enter().",
+        c"A search_path-style list, e.g. 'public' or 'shared, public'. Empty means only the tenant schema.",
+        &SHARED_SCHEMAS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    let context_flags = GucFlags::NO_RESET_ALL | GucFlags::NO_SHOW_ALL | GucFlags::DISALLOW_IN_FILE;
+    GucRegistry::define_string_guc(
+        TENANT_NAME,
+        c"Slug of the tenant entered in this transaction (read-only; set by stash.tenant_enter).",
+        c"",
+        &TENANT,
+        GucContext::Suset,
+        context_flags,
+    );
+    GucRegistry::define_string_guc(
+        TENANT_ID_NAME,
+        c"Id of the tenant entered in this transaction (read-only; set by stash.tenant_enter).",
+        c"",
+        &TENANT_ID,
+        GucContext::Suset,
+        context_flags,
+    );
+    GucRegistry::define_string_guc(
+        OUTER_SEARCH_PATH_NAME,
+        c"search_path in force before the first stash.tenant_enter of this transaction.",
+        c"",
+        &OUTER_SEARCH_PATH,
+        GucContext::Suset,
+        context_flags,
+    );
+    // Reserve the prefix: a typo such as `SET stash.shared_schema` is then an error
+    // instead of a silently ignored placeholder.
+    unsafe { pg_sys::MarkGUCPrefixReserved(c"stash".as_ptr()) };
+}
+
+fn non_empty(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    setting
+        .get()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+pub(crate) fn tenant() -> Option<String> {
+    non_empty(&TENANT)
+}
+pub(crate) fn tenant_id() -> Option<String> {
+    non_empty(&TENANT_ID)
+}
+pub(crate) fn outer_search_path() -> Option<String> {
+    OUTER_SEARCH_PATH
+        .get()
+        .map(|s| s.to_string_lossy().into_owned())
+}
+pub(crate) fn shared_schemas() -> String {
+    SHARED_SCHEMAS
+        .get()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context
+/// GUCs; reverts at the end of the (sub)transaction like any SET LOCAL.
+pub(crate) fn set_local(name: &CStr, value: &str) {
+    let value = CString::new(value).expect("GUC values never contain NUL");
+    unsafe {
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_SUSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            0,
+            false,
+        );
+    }
+}
+
+/// Settings that hold only until [`Scope::close`], like a function's `SET` clause: inside,
+/// SET LOCAL of the same names is confined to the scope too.  If an error escapes before
+/// close, the (sub)transaction abort unwinds the scope with everything else.
+pub(crate) struct Scope {
+    level: i32,
+}
+
+impl Scope {
+    pub(crate) fn open() -> Scope {
+        Scope {
+            level: unsafe { pg_sys::NewGUCNestLevel() },
+        }
+    }
+
+    pub(crate) fn set(&self, name: &CStr, value: &str) {
+        let value = CString::new(value).expect("GUC values never contain NUL");
+        unsafe {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_SUSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+    }
+
+    pub(crate) fn close(self) {
+        unsafe { pg_sys::AtEOXact_GUC(true, self.level) };
+    }
+}

@@ -1,0 +1,29 @@
+//! stash_tenancy: schema-per-tenant PostgreSQL, server-side.
+//!
+//! This file only wires the modules together; each concept lives in its own module.
+use pgrx::prelude::*;
+
+::pgrx::pg_module_magic!(name, version);
+
+mod context;
+mod errors;
+mod events;
+mod guc;
+mod lifecycle;
+mod registry;
+mod slug;
+mod version;
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::init();
+    context::init();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod pg_tests;
+
+/// Required at the crate root by `cargo pgrx test`.
+#[cfg(test)]
+#[path = "../pg_test/mod.rs"]
+pub mod pg_test;

@@ -1,0 +1,78 @@
+//! In-database unit tests (`cargo pgrx test`).  Each runs inside a transaction that is
+//! rolled back afterwards; what must survive a COMMIT is tested in tests/sql and
+//! tests/integration instead.
+use pgrx::prelude::*;
+
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn one<T: IntoDatum + FromDatum>(sql: &str) -> Option<T> {
+        Spi::get_one::<T>(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    #[pg_test]
+    fn version_matches_the_installed_extension() {
+        let installed =
+            one::<String>("SELECT extversion FROM pg_extension WHERE extname = 'stash_tenancy'");
+        let reported = one::<String>("SELECT stash.version()");
+        assert_eq!(reported, installed);
+        assert_eq!(reported.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    }
+
+    #[pg_test]
+    fn create_returns_the_registry_row_and_makes_the_schema() {
+        let (slug, schema) = Spi::get_two::<String, String>(
+            "SELECT slug, schema_name::text FROM stash.tenant_create('acme', 'Acme')",
+        )
+        .unwrap();
+        assert_eq!(slug.as_deref(), Some("acme"));
+        assert_eq!(schema.as_deref(), Some("tenant_acme"));
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_acme'"),
+            Some(1)
+        );
+        // UUIDv7: version nibble 7, and ids are time-ordered
+        assert_eq!(
+            one::<String>("SELECT substr(id::text, 15, 1) FROM stash.tenants WHERE slug = 'acme'")
+                .as_deref(),
+            Some("7")
+        );
+    }
+
+    #[pg_test]
+    fn enter_sets_search_path_and_context() {
+        Spi::run("SELECT stash.tenant_create('acme')").unwrap();
+        Spi::run("SELECT stash.tenant_enter('acme')").unwrap();
+        assert_eq!(
+            one::<String>("SELECT current_setting('search_path')").as_deref(),
+            Some("tenant_acme, public")
+        );
+        assert_eq!(
+            one::<bool>(
+                "SELECT stash.current_tenant_id() = id FROM stash.tenants WHERE slug = 'acme'"
+            ),
+            Some(true)
+        );
+        Spi::run("SELECT stash.tenant_exit()").unwrap();
+        assert_eq!(one::<String>("SELECT stash.current_tenant()"), None);
+    }
+
+    #[pg_test(error = "tenant \"acme\" is suspended")]
+    fn suspend_in_the_same_transaction_invalidates_the_cache() {
+        Spi::run("SELECT stash.tenant_create('acme')").unwrap();
+        Spi::run("SELECT stash.tenant_enter('acme')").unwrap(); // now cached
+        Spi::run("SELECT stash.tenant_suspend('acme')").unwrap();
+        Spi::run("SELECT stash.tenant_enter('acme')").unwrap();
+    }
+
+    #[pg_test(error = "tenant \"nosuch\" does not exist")]
+    fn enter_of_an_unknown_tenant_fails() {
+        Spi::run("SELECT stash.tenant_enter('nosuch')").unwrap();
+    }
+
+    #[pg_test(error = "invalid tenant slug \"Acme\": it starts with 'A', not a lowercase letter")]
+    fn create_refuses_a_bad_slug() {
+        Spi::run("SELECT stash.tenant_create('Acme')").unwrap();
+    }
+}
