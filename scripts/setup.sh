@@ -101,7 +101,7 @@ build_pg() {  # $1 = major, $2.. = extra configure flags
   local major=$1; shift
   local prefix="$PG_ROOT/$major" tarball ver src
   if "$prefix/bin/pg_config" --version 2>/dev/null | grep -q "^PostgreSQL $major\." \
-     && [ -f "$prefix/lib/pg_stat_statements.so" ]; then
+     && [ -f "$("$prefix/bin/pg_config" --pkglibdir)/pg_stat_statements.so" ]; then
     echo "already installed: $("$prefix/bin/pg_config" --version)"; return 0
   fi
   ensure_deb_src
@@ -140,12 +140,12 @@ fi
 cat "$PGRX_CONFIG"
 done_step
 
-# --- Python driver for the recipe tests ----------------------------------------------------------
-step "python venv (psycopg)"
+# --- Python: the integration tests drive real sessions with psycopg under pytest ----------------
+step "python venv (psycopg, pytest)"
 VENV="$PG_ROOT/venv"
-if ! "$VENV/bin/python" -c 'import psycopg' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import psycopg, pytest' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'psycopg[binary]==3.2.*'
+  "$VENV/bin/pip" install -q 'psycopg[binary]==3.2.*' 'pytest==8.*'
 else
   echo "already installed"
 fi

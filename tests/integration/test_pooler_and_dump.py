@@ -145,7 +145,7 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
     os.chmod(standby, 0o777)
     data = os.path.join(standby, "data")
     as_postgres([bin_path("pg_basebackup"), "-h", os.environ["PGHOST"], "-p", os.environ["PGPORT"],
-                 "-U", os.environ["PGUSER"], "-D", data, "-R", "-X", "stream"])
+                 "-U", os.environ["PGUSER"], "-D", data, "-R", "-X", "stream", "-c", "fast"])
     as_postgres([bin_path("pg_ctl"), "-D", data, "-l", os.path.join(standby, "log"), "-w", "-o",
                  f"-c listen_addresses='' -k {standby} -p 5433 -c hot_standby=on", "start"])
     try:
