@@ -1,12 +1,18 @@
 //! The audit log, `stash.events`.
 use crate::registry;
 
-pub(crate) fn record(tenant_id: pgrx::Uuid, slug: &str, action: &str, detail: serde_json::Value) {
+/// `tenant_id` and `slug` are NULL for events of the shared schema.
+pub(crate) fn record(
+    tenant_id: Option<pgrx::Uuid>,
+    slug: Option<&str>,
+    action: &str,
+    detail: serde_json::Value,
+) {
     registry::update(
         "INSERT INTO stash.events (tenant_id, slug, action, detail) VALUES ($1, $2, $3, $4)",
         &[
             tenant_id.into(),
-            slug.to_string().into(),
+            slug.map(str::to_string).into(),
             action.to_string().into(),
             pgrx::JsonB(detail).into(),
         ],

@@ -10,8 +10,11 @@ mod errors;
 mod events;
 mod guc;
 mod lifecycle;
+mod migrate;
+mod migrations;
 mod registry;
 mod slug;
+mod subxact;
 mod version;
 
 #[pg_guard]

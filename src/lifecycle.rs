@@ -6,6 +6,7 @@
 use crate::errors;
 use crate::events;
 use crate::guc;
+use crate::migrate;
 use crate::registry::{self, Key, Tenant};
 use crate::slug::Slug;
 use pgrx::prelude::*;
@@ -55,14 +56,14 @@ fn tenant_create(
     // As the caller: the tenant's data belongs to whoever may create schemas here.
     Spi::run(&format!("CREATE SCHEMA {}", schema.quoted())).expect("CREATE SCHEMA");
 
-    // The migration engine hooks in here: every registered tenant migration is applied
-    // before the tenant is reported as created.
+    // Every registered tenant migration, before the tenant is reported as created.
+    let version = migrate::provision(id, slug.as_str(), schema.as_str());
 
     events::record(
-        id,
-        slug.as_str(),
+        Some(id),
+        Some(slug.as_str()),
         "created",
-        json!({ "schema": schema.as_str() }),
+        json!({ "schema": schema.as_str(), "version": version }),
     );
     registry::select(
         "SELECT t FROM stash.tenants t WHERE t.id = $1",
@@ -115,7 +116,7 @@ fn set_status(tenant: &Tenant, status: &str, action: &str) {
         &[tenant.id.into(), status.to_string().into()],
         |_| Ok(()),
     );
-    events::record(tenant.id, &tenant.slug, action, json!({}));
+    events::record(Some(tenant.id), Some(&tenant.slug), action, json!({}));
 }
 
 /// Suspends the tenant: tenant_enter refuses it from the next call on, in every session.
@@ -166,7 +167,7 @@ fn tenant_drop(slug: Option<&str>) {
         &[tenant.id.into()],
         |_| Ok(()),
     );
-    events::record(tenant.id, &tenant.slug, "dropped", json!({}));
+    events::record(Some(tenant.id), Some(&tenant.slug), "dropped", json!({}));
 }
 
 extension_sql!(
@@ -187,6 +188,12 @@ REVOKE EXECUTE ON FUNCTION stash.tenant_drop(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_suspend(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_resume(text) FROM PUBLIC;
 "#,
-    name = "lifecycle_finalize",
-    finalize
+    name = "lifecycle_grants",
+    requires = [
+        "registry",
+        tenant_create,
+        tenant_drop,
+        tenant_suspend,
+        tenant_resume
+    ]
 );
