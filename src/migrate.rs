@@ -528,6 +528,8 @@ BEGIN
         EXIT WHEN NOT FOUND;
         COMMIT;   -- one tenant per transaction: bounded locks, resumable, parallel-safe
         last := r.slug;
+        -- another session finished this tenant between our look and our lock
+        CONTINUE WHEN r.status = 'up_to_date';
         done := done + 1;
         IF r.status NOT IN ('ok', 'up_to_date') THEN
             failed := failed + 1;
