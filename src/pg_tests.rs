@@ -75,4 +75,53 @@ mod tests {
     fn create_refuses_a_bad_slug() {
         Spi::run("SELECT stash.tenant_create('Acme')").unwrap();
     }
+
+    #[pg_test]
+    fn a_failing_version_is_rolled_back_alone_and_the_transaction_goes_on() {
+        Spi::run("SELECT stash.migration_add(1, 'one', 'CREATE TABLE one (id int)')").unwrap();
+        Spi::run("SELECT stash.tenant_create('acme')").unwrap();
+        Spi::run("SELECT stash.migration_add(2, 'two', 'CREATE TABLE two (id int)')").unwrap();
+        Spi::run("SELECT stash.migration_add(3, 'bad', 'SELECT 1/0')").unwrap();
+        let (status, error) = Spi::get_two::<String, String>(
+            "SELECT status, error FROM stash.tenant_migrate('acme')",
+        )
+        .unwrap();
+        assert_eq!(status.as_deref(), Some("failed"));
+        assert_eq!(
+            error.as_deref(),
+            Some("version 3 (bad): division by zero (SQLSTATE 22012)")
+        );
+        // version 2 stayed, and the surrounding transaction is still usable
+        assert_eq!(
+            one::<i64>("SELECT current_version FROM stash.tenant_status WHERE slug = 'acme'"),
+            Some(2)
+        );
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'tenant_acme'"),
+            Some(2)
+        );
+    }
+
+    #[pg_test]
+    fn a_dry_run_leaves_ledger_schema_and_events_untouched() {
+        Spi::run("SELECT stash.tenant_create('acme')").unwrap();
+        Spi::run("SELECT stash.migration_add(1, 'one', 'CREATE TABLE one (id int)')").unwrap();
+        let before = one::<i64>("SELECT count(*) FROM stash.events");
+        let status = one::<String>("SELECT status FROM stash.tenant_migrate('acme', NULL, true)");
+        assert_eq!(status.as_deref(), Some("ok"));
+        assert_eq!(one::<i64>("SELECT count(*) FROM stash.ledger"), Some(0));
+        assert_eq!(one::<i64>("SELECT count(*) FROM stash.events"), before);
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'tenant_acme'"),
+            Some(0)
+        );
+    }
+
+    #[pg_test(
+        error = "migration 1 is already registered with different content, and 0 tenant(s) have applied it"
+    )]
+    fn a_version_cannot_change_its_sql() {
+        Spi::run("SELECT stash.migration_add(1, 'one', 'CREATE TABLE one (id int)')").unwrap();
+        Spi::run("SELECT stash.migration_add(1, 'one', 'CREATE TABLE one (id bigint)')").unwrap();
+    }
 }
