@@ -54,6 +54,9 @@ run_pg_test() {  # $1 = major; sets PT_PASS PT_FAIL
   local v=$1 log="$RUN_DIR/pg_test-$1.log"
   PT_PASS=0 PT_FAIL=0
   say "pg$v: #[pg_test] suite"
+  # pgrx initdb's as `postgres` (--runas), which must own the data directory's parent
+  mkdir -p "$RUN_DIR/pgrx-data-$v"
+  [ "$(id -u)" = 0 ] && chown postgres: "$RUN_DIR/pgrx-data-$v"
   cargo pgrx test "pg$v" --runas postgres --pgdata "$RUN_DIR/pgrx-data-$v" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]} line
   line=$(grep -E '^test result: ' "$log" | tail -1)
