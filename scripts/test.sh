@@ -106,7 +106,7 @@ run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
 }
 
 # SUITES narrows a developer's run, e.g. SUITES="regress" scripts/test.sh 15 (make test runs all)
-SUITES=${SUITES:-lint pg_test regress integration}
+SUITES=${SUITES:-lint pg_test regress integration demo}
 wants() { [[ " $SUITES " == *" $1 "* ]]; }
 
 for v in "${versions[@]}"; do
@@ -131,6 +131,19 @@ for v in "${versions[@]}"; do
   TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
   SUMMARY+=("pg$v: pg_test $PT_PASS passed/$PT_FAIL failed, regress $RG_PASS/$RG_FAIL, integration $IT_PASS/$IT_FAIL  ($(( $(date +%s) - T0 ))s)")
 done
+
+# ---- the demo (so `make demo` cannot rot) --------------------------------------------------
+if wants demo; then
+  DEMO_V=${PG_DEFAULT:-17}
+  [[ " ${versions[*]} " == *" $DEMO_V "* ]] || DEMO_V=${versions[0]}
+  say "demo (PostgreSQL $DEMO_V)"
+  if PG=$DEMO_V bash scripts/demo.sh demo >"$RUN_DIR/demo.log" 2>&1; then
+    TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("demo: 1 passed, 0 failed (pg$DEMO_V)")
+  else
+    cat "$RUN_DIR/demo.log"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUMMARY+=("demo: 0 passed, 1 failed (pg$DEMO_V)")
+  fi
+fi
 
 say "summary ($(( $(date +%s) - T_ALL ))s)"
 printf '%s\n' "${SUMMARY[@]}"

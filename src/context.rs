@@ -60,6 +60,7 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
             c.by_slug.clear();
             c.by_id.clear();
             c.generation += 1;
+            registry::forget_owner();
         }
     });
 }
@@ -108,6 +109,11 @@ fn lookup(key: &Key) -> Option<Tenant> {
         found
     };
     let (tenant, relid) = found?;
+    // Under REPEATABLE READ / SERIALIZABLE, SPI may read with the transaction's older
+    // snapshot (once the transaction has written), so what it saw is not safe to keep.
+    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+        return Some(tenant);
+    }
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {

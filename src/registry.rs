@@ -73,7 +73,26 @@ pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+thread_local! {
+    /// The registry owner, cached per backend; cleared by the relcache callback in
+    /// context.rs whenever stash.tenants is invalidated (ALTER TABLE ... OWNER included).
+    static OWNER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
+}
+
+pub(crate) fn forget_owner() {
+    OWNER.with(|o| o.set(None));
+}
+
 fn owner() -> pg_sys::Oid {
+    if let Some(owner) = OWNER.with(|o| o.get()) {
+        return owner;
+    }
+    let owner = lookup_owner();
+    OWNER.with(|o| o.set(Some(owner)));
+    owner
+}
+
+fn lookup_owner() -> pg_sys::Oid {
     // pg_class is readable by everyone, so this lookup needs no privilege switch.  A
     // read-only SPI call: Spi::get_one would assign an xid, which a hot standby refuses.
     Spi::connect(|client| {
