@@ -87,6 +87,10 @@ pub(crate) fn shared_schemas() -> String {
 /// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context
 /// GUCs; reverts at the end of the (sub)transaction like any SET LOCAL.
 pub(crate) fn set_local(name: &CStr, value: &str) {
+    set(name, value, pg_sys::GucAction::GUC_ACTION_LOCAL);
+}
+
+fn set(name: &CStr, value: &str, action: pg_sys::GucAction::Type) {
     let value = CString::new(value).expect("GUC values never contain NUL");
     unsafe {
         pg_sys::set_config_option(
@@ -94,7 +98,7 @@ pub(crate) fn set_local(name: &CStr, value: &str) {
             value.as_ptr(),
             pg_sys::GucContext::PGC_SUSET,
             pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            action,
             true,
             0,
             false,
@@ -117,19 +121,7 @@ impl Scope {
     }
 
     pub(crate) fn set(&self, name: &CStr, value: &str) {
-        let value = CString::new(value).expect("GUC values never contain NUL");
-        unsafe {
-            pg_sys::set_config_option(
-                name.as_ptr(),
-                value.as_ptr(),
-                pg_sys::GucContext::PGC_SUSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
-        }
+        set(name, value, pg_sys::GucAction::GUC_ACTION_SAVE);
     }
 
     pub(crate) fn close(self) {

@@ -110,7 +110,19 @@ fn lock_or_fail(slug: Option<&str>) -> Tenant {
     registry::lock(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()))
 }
 
-fn set_status(tenant: &Tenant, status: &str, action: &str) {
+/// Moves the tenant to `suspended` or back to `active`, with its event; a tenant already
+/// in that state is left alone (no event), so both calls are idempotent.
+fn set_suspended(slug: Option<&str>, suspended: bool) {
+    let tenant = lock_or_fail(slug);
+    let (status, action) = if suspended {
+        ("suspended", "suspended")
+    } else {
+        ("active", "resumed")
+    };
+    if tenant.suspended == suspended {
+        notice!("tenant \"{}\" is already {status}", tenant.slug);
+        return;
+    }
     registry::update(
         "UPDATE stash.tenants SET status = $2, updated_at = now() WHERE id = $1",
         &[tenant.id.into(), status.to_string().into()],
@@ -120,28 +132,17 @@ fn set_status(tenant: &Tenant, status: &str, action: &str) {
 }
 
 /// Suspends the tenant: tenant_enter refuses it from the next call on, in every session.
-/// Suspending a suspended tenant changes nothing.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn tenant_suspend(slug: Option<&str>) {
-    let tenant = lock_or_fail(slug);
-    if tenant.suspended {
-        notice!("tenant \"{}\" is already suspended", tenant.slug);
-        return;
-    }
-    set_status(&tenant, "suspended", "suspended");
+    set_suspended(slug, true);
 }
 
-/// Makes a suspended tenant enterable again.  Resuming an active tenant changes nothing.
+/// Makes a suspended tenant enterable again.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn tenant_resume(slug: Option<&str>) {
-    let tenant = lock_or_fail(slug);
-    if !tenant.suspended {
-        notice!("tenant \"{}\" is already active", tenant.slug);
-        return;
-    }
-    set_status(&tenant, "active", "resumed");
+    set_suspended(slug, false);
 }
 
 /// Drops the tenant's schema with everything in it and every row the extension keeps
