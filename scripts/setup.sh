@@ -141,11 +141,25 @@ cat "$PGRX_CONFIG"
 done_step
 
 # --- Python: the integration tests drive real sessions with psycopg under pytest ----------------
-step "python venv (psycopg, pytest)"
+step "python venv (psycopg, pytest, Django)"
 VENV="$PG_ROOT/venv"
-if ! "$VENV/bin/python" -c 'import psycopg, pytest' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import psycopg, pytest, django' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'psycopg[binary]==3.2.*' 'pytest==8.*'
+  "$VENV/bin/pip" install -q 'psycopg[binary]==3.2.*' 'pytest==8.*' 'Django==5.2.*'
+else
+  echo "already installed"
+fi
+done_step
+
+# --- Node driver: the Node recipe in docs/recipes runs under make test with the real `pg` ----
+step "node (pg driver)"
+NODE_DIR="$PG_ROOT/node"
+if ! command -v node >/dev/null 2>&1; then
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -f "$NODE_DIR/node_modules/pg/package.json" ]; then
+  mkdir -p "$NODE_DIR"
+  (cd "$NODE_DIR" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund pg@8)
 else
   echo "already installed"
 fi
