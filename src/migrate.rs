@@ -424,7 +424,13 @@ pub(crate) fn provision(id: pgrx::Uuid, slug: &str, schema: &str) -> i64 {
                 ),
                 "stash_tenancy",
             )
-            .set_hint("Fix the migration (register a corrected version, or migration_remove() it), then create the tenant again.")
+            .set_hint(if f.sqlstate.starts_with("53") {
+                // out of shared memory: usually the lock table, filled by creating many
+                // tenants (each locking all its new tables) in one transaction
+                "The transaction holds too many locks: create tenants in separate transactions, or raise max_locks_per_transaction."
+            } else {
+                "Fix the migration (register a corrected version, or migration_remove() it), then create the tenant again."
+            })
             .report(PgLogLevel::ERROR);
         }
     }
