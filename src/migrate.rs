@@ -492,13 +492,9 @@ fn migrate_all_next(
           WHERE t.slug > $2 AND {NEEDS_WORK}
           ORDER BY t.slug LIMIT 1 FOR UPDATE OF t SKIP LOCKED"
     );
-    let claimed = registry::update(
-        &sql,
-        &[
-            target_version.into(),
-            after_slug.unwrap_or("").to_string().into(),
-        ],
-        |t| {
+    let mut after = after_slug.unwrap_or("").to_string();
+    let rows = loop {
+        let claimed = registry::update(&sql, &[target_version.into(), after.clone().into()], |t| {
             if t.is_empty() {
                 return Ok(None);
             }
@@ -508,11 +504,21 @@ fn migrate_all_next(
                 t.get::<String>(2)?.expect("slug"),
                 t.get::<String>(3)?.expect("schema"),
             )))
-        },
-    );
-    let rows = claimed.map(|(id, slug, schema)| {
-        migrate(&Target::tenant(id, &slug, &schema), target_version).row()
-    });
+        });
+        let Some((id, slug, schema)) = claimed else {
+            break None;
+        };
+        let report = migrate(&Target::tenant(id, &slug, &schema), target_version);
+        // The claim judged "needs work" with a snapshot taken before it got the lock: a
+        // session that finished this tenant in between leaves nothing to do.  Move on
+        // here rather than through a COMMIT and a round trip, or parallel sessions end
+        // up trailing each other over the same tenants.
+        if report.status == "up_to_date" {
+            after = slug;
+            continue;
+        }
+        break Some(report.row());
+    };
     TableIterator::new(rows)
 }
 
