@@ -31,3 +31,20 @@ COMMIT;
 SELECT slug FROM stash.tenants ORDER BY slug;
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\_%' ORDER BY 1;
 SELECT slug, action FROM stash.events ORDER BY id;
+
+-- a tenant entered in the transaction that created it is forgotten by this session's
+-- tenant cache when that transaction (or savepoint) rolls back
+BEGIN;
+SELECT slug FROM stash.tenant_create('ephemeral');
+SELECT stash.tenant_enter('ephemeral');
+ROLLBACK;
+BEGIN;
+SELECT stash.tenant_enter('ephemeral');
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+SELECT slug FROM stash.tenant_create('ephemeral');
+SELECT stash.tenant_enter('ephemeral');
+ROLLBACK TO SAVEPOINT s;
+SELECT stash.tenant_enter('ephemeral');
+ROLLBACK;
