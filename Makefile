@@ -4,13 +4,15 @@ PG ?= 15 16 17 18
 # Version used for once-only work (clippy, demo, bench).
 PG_DEFAULT ?= 17
 
-.PHONY: setup test lint install package demo psql help
+.PHONY: setup test lint install package demo psql bench bench-smoke help
 
 help:
 	@echo "make setup            install toolchain + PostgreSQL 15-18 (root, idempotent)"
 	@echo "make test [PG=17]     lint + every test on every (or one) PostgreSQL version"
 	@echo "make demo [PG=17]     walk through a real session on a throwaway cluster"
 	@echo "make psql [PG=17]     psql on a throwaway cluster with the extension created"
+	@echo "make bench [PG=17]    every benchmark at 10,000 tenants; rewrites BENCHMARKS.md"
+	@echo "make bench-smoke      the benchmarks at tiny sizes (part of make test)"
 	@echo "make install PG_CONFIG=/path/to/pg_config   install into a PostgreSQL 15-18"
 	@echo "make package PG_CONFIG=/path/to/pg_config   build the installable files"
 
@@ -25,6 +27,12 @@ demo:
 
 psql:
 	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo.sh psql
+
+bench:
+	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench.sh full
+
+bench-smoke:
+	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench.sh smoke
 
 lint:
 	@bash scripts/test.sh --lint-only

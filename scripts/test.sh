@@ -106,7 +106,7 @@ run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
 }
 
 # SUITES narrows a developer's run, e.g. SUITES="regress" scripts/test.sh 15 (make test runs all)
-SUITES=${SUITES:-lint pg_test regress integration demo}
+SUITES=${SUITES:-lint pg_test regress integration demo bench}
 wants() { [[ " $SUITES " == *" $1 "* ]]; }
 
 for v in "${versions[@]}"; do
@@ -133,15 +133,26 @@ for v in "${versions[@]}"; do
 done
 
 # ---- the demo (so `make demo` cannot rot) --------------------------------------------------
+DEMO_V=${PG_DEFAULT:-17}
+[[ " ${versions[*]} " == *" $DEMO_V "* ]] || DEMO_V=${versions[0]}
 if wants demo; then
-  DEMO_V=${PG_DEFAULT:-17}
-  [[ " ${versions[*]} " == *" $DEMO_V "* ]] || DEMO_V=${versions[0]}
   say "demo (PostgreSQL $DEMO_V)"
   if PG=$DEMO_V bash scripts/demo.sh demo >"$RUN_DIR/demo.log" 2>&1; then
     TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("demo: 1 passed, 0 failed (pg$DEMO_V)")
   else
     cat "$RUN_DIR/demo.log"
     TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUMMARY+=("demo: 0 passed, 1 failed (pg$DEMO_V)")
+  fi
+fi
+
+# ---- the benchmarks at tiny sizes (so `make bench` cannot rot) ---------------------------------
+if wants bench; then
+  say "bench-smoke (PostgreSQL ${DEMO_V:-${versions[0]}})"
+  if PG=${DEMO_V:-${versions[0]}} bash scripts/bench.sh smoke >"$RUN_DIR/bench.log" 2>&1; then
+    TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("bench-smoke: 1 passed, 0 failed")
+  else
+    cat "$RUN_DIR/bench.log"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUMMARY+=("bench-smoke: 0 passed, 1 failed")
   fi
 fi
 

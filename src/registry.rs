@@ -8,7 +8,11 @@
 //! the DDL on tenant schemas runs as the caller, who must be allowed to do it.
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::{SpiResult, SpiTupleTable};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::PgOid;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 extension_sql!(
     r#"
@@ -110,14 +114,48 @@ fn lookup_owner() -> pg_sys::Oid {
     .expect("stash.tenants has an owner")
 }
 
-/// One SQL statement against the registry, as its owner.
+thread_local! {
+    /// Plans of the registry statements, prepared once per backend and kept (SPI_keepplan):
+    /// the same few statements run for every tenant of a fleet migration, and parsing and
+    /// planning them each time cost more than running them.  PostgreSQL's plan cache
+    /// re-plans them by itself when the tables they use change.
+    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+}
+
+fn plan(
+    client: &SpiClient,
+    sql: &str,
+    args: &[DatumWithOid],
+    mutating: bool,
+) -> SpiResult<Rc<OwnedPreparedStatement>> {
+    if let Some(plan) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
+        return Ok(plan);
+    }
+    let oids: Vec<PgOid> = args.iter().map(|a| PgOid::from(a.oid())).collect();
+    let prepared = if mutating {
+        client.prepare_mut(sql, &oids)?
+    } else {
+        client.prepare(sql, &oids)?
+    };
+    let plan = Rc::new(prepared.keep());
+    PLANS.with(|p| p.borrow_mut().insert(sql.to_string(), plan.clone()));
+    Ok(plan)
+}
+
+/// One SQL statement against the registry, as its owner.  `sql` must be one of a fixed
+/// set of statements (its plan is kept per backend); values go in `args`.
 pub(crate) fn select<R>(
     sql: &str,
     args: &[DatumWithOid],
     f: impl FnOnce(SpiTupleTable) -> SpiResult<R>,
 ) -> R {
-    as_owner(|| Spi::connect(|client| f(client.select(sql, None, args)?)))
-        .unwrap_or_else(|e| panic!("registry query failed: {e}"))
+    as_owner(|| {
+        Spi::connect(|client| {
+            let plan = plan(client, sql, args, false)?;
+            f(client.select(&*plan, None, args)?)
+        })
+    })
+    .unwrap_or_else(|e| panic!("registry query failed: {e}"))
 }
 
 pub(crate) fn update<R>(
@@ -125,8 +163,13 @@ pub(crate) fn update<R>(
     args: &[DatumWithOid],
     f: impl FnOnce(SpiTupleTable) -> SpiResult<R>,
 ) -> R {
-    as_owner(|| Spi::connect_mut(|client| f(client.update(sql, None, args)?)))
-        .unwrap_or_else(|e| panic!("registry update failed: {e}"))
+    as_owner(|| {
+        Spi::connect_mut(|client| {
+            let plan = plan(client, sql, args, true)?;
+            f(client.update(&*plan, None, args)?)
+        })
+    })
+    .unwrap_or_else(|e| panic!("registry update failed: {e}"))
 }
 
 /// A registry row, as much of it as the functions need.

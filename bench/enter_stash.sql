@@ -1,0 +1,6 @@
+\set t random(1, :ntenants)
+\set k random(1, 100)
+BEGIN;
+SELECT stash.tenant_enter('t' || :t);
+SELECT v FROM items WHERE id = :k;
+COMMIT;
