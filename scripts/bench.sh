@@ -64,18 +64,25 @@ for run in $(seq 1 "$RUNS"); do
     tps=$(pgb "$v" "$N_MID"); [ -n "$tps" ] || { fail "pgbench $v"; cat "$DIR/pgb.err"; tps=0; }
     TPS[$v]="${TPS[$v]:-} $tps"; echo "   run $run $v: $tps tps"
   done
+  # (b) at two fleet sizes, with the floor (a) at the same sizes as the control: what the
+  # server itself loses with more tenants (catalog caches) is not tenant_enter's cost
   for n in "$N_SMALL" "$FLEET"; do
-    tps=$(pgb enter_stash "$n"); [ -n "$tps" ] || { fail "pgbench enter_stash n=$n"; tps=0; }
-    TPS[stash_$n]="${TPS[stash_$n]:-} $tps"; echo "   run $run enter_stash among $n: $tps tps"
+    for v in enter_stash enter_set_local; do
+      tps=$(pgb "$v" "$n"); [ -n "$tps" ] || { fail "pgbench $v n=$n"; tps=0; }
+      TPS[${v}_$n]="${TPS[${v}_$n]:-} $tps"; echo "   run $run $v among $n: $tps tps"
+    done
   done
 done
 a=$(median ${TPS[enter_set_local]}) b=$(median ${TPS[enter_stash]}) c=$(median ${TPS[enter_plpgsql]})
 note "enter.tps.set_local" "$a"; note "enter.tps.stash" "$b"; note "enter.tps.plpgsql" "$c"
 note "enter.ratio.stash_over_set_local" "$(ratio "$b" "$a")"
 note "enter.ratio.stash_over_plpgsql" "$(ratio "$b" "$c")"
-s=$(median ${TPS[stash_$N_SMALL]}) l=$(median ${TPS[stash_$FLEET]})
+s=$(median ${TPS[enter_stash_$N_SMALL]}) l=$(median ${TPS[enter_stash_$FLEET]})
 note "enter.tps.stash_among_$N_SMALL" "$s"; note "enter.tps.stash_among_$FLEET" "$l"
 note "enter.ratio.large_over_small" "$(ratio "$l" "$s")"
+s=$(median ${TPS[enter_set_local_$N_SMALL]}) l=$(median ${TPS[enter_set_local_$FLEET]})
+note "enter.tps.set_local_among_$N_SMALL" "$s"; note "enter.tps.set_local_among_$FLEET" "$l"
+note "enter.ratio.set_local_large_over_small" "$(ratio "$l" "$s")"
 
 # memory of one backend that enters every tenant once
 P -d bench >"$DIR/mem.out" <<SQL || fail "memory"
