@@ -210,6 +210,14 @@ fn current_tenant() -> Option<String> {
 #[pg_extern(stable, parallel_safe)]
 fn current_tenant_id() -> Option<pgrx::Uuid> {
     let text = guc::tenant_id()?;
-    let parsed = uuid::Uuid::parse_str(&text).expect("stash.tenant_id holds a uuid");
+    // Only tenant_enter (or a superuser's SET) writes the setting; a superuser can write
+    // anything, so say clearly what is wrong rather than fail obscurely.
+    let parsed = uuid::Uuid::parse_str(&text).unwrap_or_else(|_| {
+        errors::raise(
+            Code::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            format!("stash.tenant_id is set to \"{text}\", which is not a tenant id"),
+            "Enter tenants with stash.tenant_enter(); do not SET stash.tenant_id by hand.",
+        )
+    });
     Some(pgrx::Uuid::from_bytes(*parsed.as_bytes()))
 }

@@ -56,3 +56,9 @@ SET LOCAL stash.tenant_id = '00000000-0000-0000-0000-000000000000';
 ROLLBACK;
 RESET ROLE;
 DROP ROLE app_user;
+
+-- a superuser can SET it, but not to something that is not a tenant id
+BEGIN;
+SET LOCAL stash.tenant_id = 'not-a-uuid';
+SELECT stash.current_tenant_id();
+ROLLBACK;
