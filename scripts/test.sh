@@ -147,8 +147,8 @@ fi
 
 # ---- the benchmarks at tiny sizes (so `make bench` cannot rot) ---------------------------------
 if wants bench; then
-  say "bench-smoke (PostgreSQL ${DEMO_V:-${versions[0]}})"
-  if PG=${DEMO_V:-${versions[0]}} bash scripts/bench.sh smoke >"$RUN_DIR/bench.log" 2>&1; then
+  say "bench-smoke (PostgreSQL $DEMO_V)"
+  if PG=$DEMO_V bash scripts/bench.sh smoke >"$RUN_DIR/bench.log" 2>&1; then
     TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("bench-smoke: 1 passed, 0 failed")
   else
     cat "$RUN_DIR/bench.log"

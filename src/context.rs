@@ -150,13 +150,7 @@ fn enter(key: Key) {
     if guc::tenant().is_none() {
         guc::set_local(guc::OUTER_SEARCH_PATH_NAME, &current_search_path());
     }
-    let schema = pgrx::spi::quote_identifier(&tenant.schema);
-    let shared = guc::shared_schemas();
-    let path = if shared.trim().is_empty() {
-        schema
-    } else {
-        format!("{schema}, {shared}")
-    };
+    let path = guc::tenant_search_path(&tenant.schema);
     guc::set_local(c"search_path", &path);
     guc::set_local(guc::TENANT_NAME, &tenant.slug);
     guc::set_local(guc::TENANT_ID_NAME, &tenant.id.to_string());

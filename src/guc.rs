@@ -77,6 +77,18 @@ pub(crate) fn outer_search_path() -> Option<String> {
         .get()
         .map(|s| s.to_string_lossy().into_owned())
 }
+/// The search_path of a tenant: its own schema, then `stash.shared_schemas` (if any).
+/// tenant_enter and the migration engine must agree on it.
+pub(crate) fn tenant_search_path(schema: &str) -> String {
+    let own = pgrx::spi::quote_identifier(schema);
+    let shared = shared_schemas();
+    if shared.trim().is_empty() {
+        own
+    } else {
+        format!("{own}, {shared}")
+    }
+}
+
 pub(crate) fn shared_schemas() -> String {
     SHARED_SCHEMAS
         .get()

@@ -37,16 +37,10 @@ pub(crate) struct Target {
 
 impl Target {
     fn tenant(id: pgrx::Uuid, slug: &str, schema: &str) -> Target {
-        let shared = guc::shared_schemas();
-        let own = pgrx::spi::quote_identifier(schema);
         Target {
             tenant_id: Some(id),
             label: slug.to_string(),
-            search_path: if shared.trim().is_empty() {
-                own
-            } else {
-                format!("{own}, {shared}")
-            },
+            search_path: guc::tenant_search_path(schema),
             scope: "tenant",
         }
     }
@@ -389,8 +383,8 @@ fn tenant_migrate(
         Some(raw) => {
             let slug = Slug::from_arg(Some(raw));
             let key = Key::Slug(slug.as_str());
-            let tenant =
-                registry::lock(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
+            let (tenant, _) =
+                registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
             vec![tenant.id]
         }
         None => registry::select("SELECT id FROM stash.tenants ORDER BY slug", &[], |t| {
@@ -400,9 +394,13 @@ fn tenant_migrate(
     };
     let mut rows = Vec::with_capacity(ids.len());
     for id in ids {
-        // Locked one by one, in slug order; a tenant dropped meanwhile is skipped.
+        // Locked one by one, in slug order.  A tenant dropped meanwhile is skipped in a
+        // fleet run, and is an unknown tenant when it was the one asked for.
         let Some(tenant) = registry::lock(&Key::Id(id)) else {
-            continue;
+            match slug {
+                Some(slug) => errors::unknown_tenant(&Key::Slug(slug).describe()),
+                None => continue,
+            }
         };
         let target = Target::tenant(tenant.id, &tenant.slug, &tenant.schema);
         rows.push(migrate_maybe_dry(&target, target_version, dry_run).row());
@@ -544,10 +542,8 @@ BEGIN
         EXIT WHEN NOT FOUND;
         COMMIT;   -- one tenant per transaction: bounded locks, resumable, parallel-safe
         last := r.slug;
-        -- another session finished this tenant between our look and our lock
-        CONTINUE WHEN r.status = 'up_to_date';
-        done := done + 1;
-        IF r.status NOT IN ('ok', 'up_to_date') THEN
+        done := done + 1;   -- migrate_all_next skips tenants that turned out up to date
+        IF r.status <> 'ok' THEN
             failed := failed + 1;
             RAISE WARNING 'stash.migrate_all: tenant % %: %', r.slug, r.status, r.error;
         END IF;
