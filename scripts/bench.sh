@@ -20,7 +20,7 @@ fi
 
 DIR=$(mktemp -d /tmp/stash-bench.XXXXXX)
 chmod 755 "$DIR"
-cleanup() { cluster_stop "$PGV" "$DIR/pg"; rm -rf "$DIR"; }
+cleanup() { cluster_stop "$PGV" "$DIR/pg"; [ -n "${KEEP_BENCH_DIR:-}" ] || rm -rf "$DIR"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 RES="$DIR/results"
@@ -40,10 +40,25 @@ cargo pgrx install $PROFILE --pg-config "$(pg_config_for "$PGV")" >"$DIR/install
 cluster_start "$PGV" "$DIR/pg" || exit 1
 P -d postgres -c "ALTER SYSTEM SET shared_buffers = '512MB'" -c "ALTER SYSTEM SET max_connections = 60" \
   -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" >/dev/null
+# pg_stat_statements (where the build has it) profiles the server side of the context switch
+# and of a fleet migration.  It is loaded throughout but tracks nothing during the measured
+# runs (track = none), so the hooks cost the same few instructions in every variant.
+PGSS=0
+if [ -f "$("$(pg_config_for "$PGV")" --pkglibdir)/pg_stat_statements.so" ]; then
+  PGSS=1
+  P -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
+    -c "ALTER SYSTEM SET pg_stat_statements.track = 'none'" >/dev/null
+fi
 as_pg "$(pg_bindir_for "$PGV")/pg_ctl" -D "$DIR/pg/data" -w -m fast restart >/dev/null \
   -o "-c listen_addresses='' -k $DIR/pg -p 5432" -l "$DIR/pg/server.log" || exit 1
 P -d postgres -c "CREATE DATABASE bench" -c "CREATE DATABASE prov" >/dev/null
 P -d bench -c "CREATE EXTENSION stash_tenancy" -f bench/setup.sql >/dev/null || exit 1
+[ $PGSS = 1 ] && { P -d bench -c "CREATE EXTENSION pg_stat_statements" >/dev/null || exit 1; }
+# pgss_track LEVEL: what pg_stat_statements records from now on (none | top | all), reset.
+pgss_track() {
+  P -d postgres -c "ALTER SYSTEM SET pg_stat_statements.track = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
+  P -d bench -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
 
 # ---- the fleet ------------------------------------------------------------------------------
 echo "-- creating $FLEET tenants (1-table template), one transaction each"
@@ -53,23 +68,41 @@ note "fleet.create_s" "$(secs "$t0" "$t1")"
 P -d bench -c "VACUUM ANALYZE" >/dev/null
 
 # ---- 1+2. context switch ----------------------------------------------------------------------
-pgb() {  # pgb SCRIPT NTENANTS -> tps
-  "$PGB" -n -M prepared -c "$CLIENTS" -j 2 -T "$DUR" -D ntenants="$2" -f "bench/$1.sql" bench 2>"$DIR/pgb.err" \
+pgb() {  # pgb SCRIPT NTENANTS [SECONDS] -> tps
+  "$PGB" -n -M prepared -c "$CLIENTS" -j 2 -T "${3:-$DUR}" -D ntenants="$2" -f "bench/$1.sql" bench 2>"$DIR/pgb.err" \
     | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
+}
+pgb_halves() {  # pgb_halves SCRIPT NTENANTS -> "tps-of-first-DUR tps-of-second-DUR"
+  # The first period's tps from pgbench's progress report; the second from the total count
+  # (the report for the very last period is not always printed).
+  "$PGB" -n -M prepared -c "$CLIENTS" -j 2 -T $((2 * DUR)) -P "$DUR" -D ntenants="$2" -f "bench/$1.sql" bench \
+    >"$DIR/halves.out" 2>&1
+  local first total
+  first=$(sed -n 's/^progress: .* s, \([0-9.]*\) tps.*/\1/p' "$DIR/halves.out" | head -1)
+  total=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$DIR/halves.out")
+  [ -n "$first" ] && [ -n "$total" ] || return 0
+  python3 -c "import sys; f, t, d = map(float, sys.argv[1:]); print(f'{f:.1f} {(t - f * d) / d:.1f}')" "$first" "$total" "$DUR"
 }
 echo "-- context switch: $RUNS interleaved runs x ${DUR}s, $CLIENTS clients, random tenant among $N_MID"
 declare -A TPS
+VARIANTS=(enter_set_local enter_stash enter_plpgsql)
 for run in $(seq 1 "$RUNS"); do
-  for v in enter_set_local enter_stash enter_plpgsql; do
+  # each run starts with another variant, so a drift of the machine hits all three alike
+  for i in 0 1 2; do
+    v=${VARIANTS[$(((run - 1 + i) % 3))]}
     tps=$(pgb "$v" "$N_MID"); [ -n "$tps" ] || { fail "pgbench $v"; cat "$DIR/pgb.err"; tps=0; }
     TPS[$v]="${TPS[$v]:-} $tps"; echo "   run $run $v: $tps tps"
   done
   # (b) at two fleet sizes, with the floor (a) at the same sizes as the control: what the
-  # server itself loses with more tenants (catalog caches) is not tenant_enter's cost
+  # server itself loses with more tenants is not tenant_enter's cost.  Each run lasts two
+  # periods: fresh connections first fill their catalog caches (cold), then run warm, as
+  # pooled connections do; both halves are reported.
   for n in "$N_SMALL" "$FLEET"; do
     for v in enter_stash enter_set_local; do
-      tps=$(pgb "$v" "$n"); [ -n "$tps" ] || { fail "pgbench $v n=$n"; tps=0; }
-      TPS[${v}_$n]="${TPS[${v}_$n]:-} $tps"; echo "   run $run $v among $n: $tps tps"
+      read -r cold warm <<<"$(pgb_halves "$v" "$n")"
+      [ -n "${warm:-}" ] || { fail "pgbench $v n=$n"; cold=0 warm=0; }
+      TPS[${v}_$n]="${TPS[${v}_$n]:-} $warm"; TPS[${v}_${n}_cold]="${TPS[${v}_${n}_cold]:-} $cold"
+      echo "   run $run $v among $n: $cold tps cold, $warm tps warm"
     done
   done
 done
@@ -77,12 +110,40 @@ a=$(median ${TPS[enter_set_local]}) b=$(median ${TPS[enter_stash]}) c=$(median $
 note "enter.tps.set_local" "$a"; note "enter.tps.stash" "$b"; note "enter.tps.plpgsql" "$c"
 note "enter.ratio.stash_over_set_local" "$(ratio "$b" "$a")"
 note "enter.ratio.stash_over_plpgsql" "$(ratio "$b" "$c")"
-s=$(median ${TPS[enter_stash_$N_SMALL]}) l=$(median ${TPS[enter_stash_$FLEET]})
-note "enter.tps.stash_among_$N_SMALL" "$s"; note "enter.tps.stash_among_$FLEET" "$l"
-note "enter.ratio.large_over_small" "$(ratio "$l" "$s")"
-s=$(median ${TPS[enter_set_local_$N_SMALL]}) l=$(median ${TPS[enter_set_local_$FLEET]})
-note "enter.tps.set_local_among_$N_SMALL" "$s"; note "enter.tps.set_local_among_$FLEET" "$l"
-note "enter.ratio.set_local_large_over_small" "$(ratio "$l" "$s")"
+for v in stash set_local; do
+  for phase in "" _cold; do
+    s=$(median ${TPS[enter_${v}_$N_SMALL$phase]}) l=$(median ${TPS[enter_${v}_$FLEET$phase]})
+    note "enter.tps.${v}_among_$N_SMALL$phase" "$s"; note "enter.tps.${v}_among_$FLEET$phase" "$l"
+    note "enter.ratio.${v}_large_over_small$phase" "$(ratio "$l" "$s")"
+  done
+done
+
+# The profile of the context switch: all three variants in ONE pgbench run (each client
+# picks a script per transaction), so they share every moment of machine noise; the
+# server-side time of each enter statement comes from pg_stat_statements.
+echo "-- context switch profile: the three variants mixed in one ${DUR}s run"
+[ $PGSS = 1 ] && pgss_track top
+"$PGB" -n -M prepared -c "$CLIENTS" -j 2 -T "$DUR" -D ntenants="$N_MID" \
+  -f bench/enter_set_local.sql -f bench/enter_stash.sql -f bench/enter_plpgsql.sql bench >"$DIR/mixed.out" 2>&1 \
+  || { fail "mixed pgbench"; cat "$DIR/mixed.out"; }
+i=0
+for v in set_local stash plpgsql; do
+  i=$((i + 1))
+  note "enter.mixed.latency_ms.$v" "$(sed -n "/^SQL script $i:/,/^SQL script/s/^ - latency average = \([0-9.]*\) ms/\1/p" "$DIR/mixed.out")"
+done
+if [ $PGSS = 1 ]; then
+  P -d bench -F $'\t' >"$DIR/pgss_enter.out" <<'SQL' || fail "pg_stat_statements (enter)"
+SELECT CASE WHEN query LIKE '%set_config%' THEN 'set_local' WHEN query LIKE '%tenant_enter%' THEN 'stash'
+            WHEN query LIKE '%plpgsql_enter%' THEN 'plpgsql' ELSE 'select' END,
+       round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+   AND (query LIKE '%enter%' OR query LIKE '%set_config%' OR query LIKE '%FROM items%')
+ GROUP BY 1;
+SQL
+  while IFS=$'\t' read -r k us; do note "enter.server_us_per_call.$k" "$us"; done <"$DIR/pgss_enter.out"
+  pgss_track none
+fi
 
 # memory of one backend that enters every tenant once
 P -d bench >"$DIR/mem.out" <<SQL || fail "memory"
@@ -106,10 +167,25 @@ note "migrate_all.nothing_pending_s" "$(median "${runs[@]}")"
 version=2
 for sessions in 1 2 4; do
   P -d bench -c "SELECT stash.migration_add($version, 'c$version', 'ALTER TABLE items ADD COLUMN c$version int')" >/dev/null
+  [ $PGSS = 1 ] && [ "$sessions" = 1 ] && pgss_track all
   t0=$(now_ns)
   for s in $(seq 1 "$sessions"); do P -d bench -c "CALL stash.migrate_all()" 2>"$DIR/ma$s.log" & done
   wait || true
   t1=$(now_ns)
+  if [ $PGSS = 1 ] && [ "$sessions" = 1 ]; then
+    # where one tenant's migration spends its time: the statements migrate_all runs,
+    # in microseconds per migrated tenant
+    P -d bench -F $'\t' >"$DIR/pgss_migrate.out" <<SQL || fail "pg_stat_statements (migrate)"
+SELECT regexp_replace(regexp_replace(left(query, 60), '\s+', ' ', 'g'), '\t', ' '),
+       round((total_exec_time / $FLEET * 1000)::numeric, 1)
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench') AND query NOT LIKE '%pg_stat_statements%'
+ ORDER BY total_exec_time DESC LIMIT 12;
+SQL
+    n=0
+    while IFS=$'\t' read -r q us; do n=$((n + 1)); note "migrate_all.profile.$n" "$us	$q"; done <"$DIR/pgss_migrate.out"
+    pgss_track none
+  fi
   done_n=$(P -d bench -c "SELECT count(*) FROM stash.ledger WHERE version = $version")
   [ "$done_n" = "$FLEET" ] || fail "migrate_all with $sessions sessions reached $done_n of $FLEET"
   grep -h "ERROR" "$DIR"/ma*.log && fail "migrate_all errors"
@@ -152,9 +228,11 @@ note "drop.tenant_drop.median_ms" "$(median $(cat "$DIR/drop.ms"))"
 note "drop.raw_drop_schema.median_ms" "$(median $(cat "$DIR/rawdrop.ms"))"
 note "settings.max_locks_per_transaction" "$(P -d bench -c 'SHOW max_locks_per_transaction')"
 
+PG_VERSION=$(P -d bench -c 'SHOW server_version') python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" \
+  || fail "bench_report.py"
 if [ $FAILED != 0 ]; then echo "== bench ($MODE): FAILED"; exit 1; fi
 if [ "$MODE" = full ]; then
-  PG_VERSION=$(P -d bench -c 'SHOW server_version') python3 scripts/bench_report.py "$RES" >BENCHMARKS.md
+  cp "$DIR/BENCHMARKS.md" BENCHMARKS.md
   echo "== wrote BENCHMARKS.md"
 fi
 echo "== bench ($MODE): every step ran"

@@ -23,8 +23,16 @@ mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 fleet = next(k.split("_")[-2] for k in r if k.startswith("enter.backend_rss_anon_kb.after_"))
 
 
+def ratio(a, b):
+    return f"{float(a) / float(b):.3f}" if a and b and float(b) else "n/a"
+
+
 def verdict(ok):
     return "met" if ok else "**missed**"
+
+
+def opt(key):
+    return r.get(key, "n/a (no pg_stat_statements in this build)")
 
 
 rows = [
@@ -36,13 +44,23 @@ rows = [
      f"≥ 0.95: {verdict(f('enter.ratio.stash_over_set_local') >= 0.95)}"),
     ("(b) / (c)", r["enter.ratio.stash_over_plpgsql"],
      f"> 1: {verdict(f('enter.ratio.stash_over_plpgsql') > 1.0)}"),
-    ("2. (b) among 10 tenants, tps", r["enter.tps.stash_among_10"], ""),
-    (f"(b) among {fleet} tenants, tps", r[f"enter.tps.stash_among_{fleet}"], ""),
-    (f"(b) {fleet} / (b) 10", r["enter.ratio.large_over_small"],
-     f"≥ 0.9: {verdict(f('enter.ratio.large_over_small') >= 0.9)}"),
-    ("control: (a) among 10 tenants, tps", r["enter.tps.set_local_among_10"], ""),
-    (f"control: (a) among {fleet} tenants, tps", r[f"enter.tps.set_local_among_{fleet}"], ""),
-    (f"control: (a) {fleet} / (a) 10 — what the server alone loses", r["enter.ratio.set_local_large_over_small"], ""),
+    ("profile: (a), (b), (c) mixed in one run — latency (a), ms", r["enter.mixed.latency_ms.set_local"], ""),
+    ("… latency (b), ms", r["enter.mixed.latency_ms.stash"], ""),
+    ("… latency (c), ms", r["enter.mixed.latency_ms.plpgsql"], ""),
+    ("… latency (a) / latency (b) — the same noise for both", ratio(r["enter.mixed.latency_ms.set_local"], r["enter.mixed.latency_ms.stash"]), ""),
+    ("… server time per enter statement (pg_stat_statements), (a), µs", opt("enter.server_us_per_call.set_local"), ""),
+    ("… (b), µs", opt("enter.server_us_per_call.stash"), ""),
+    ("… (c), µs", opt("enter.server_us_per_call.plpgsql"), ""),
+    ("… the tenant's `SELECT v FROM items WHERE id = $1`, µs", opt("enter.server_us_per_call.select"), ""),
+    (f"2. (b) among 10 tenants, tps (warm: second 30 s of a 60 s run)", r["enter.tps.stash_among_10"], ""),
+    (f"(b) among {fleet} tenants, tps (warm)", r[f"enter.tps.stash_among_{fleet}"], ""),
+    (f"(b) {fleet} / (b) 10, warm", r["enter.ratio.stash_large_over_small"],
+     f"≥ 0.9: {verdict(f('enter.ratio.stash_large_over_small') >= 0.9)}"),
+    (f"(b) {fleet} / (b) 10, cold (first 30 s of fresh connections)", r["enter.ratio.stash_large_over_small_cold"], ""),
+    ("control: (a) among 10 tenants, tps (warm)", r["enter.tps.set_local_among_10"], ""),
+    (f"control: (a) among {fleet} tenants, tps (warm)", r[f"enter.tps.set_local_among_{fleet}"], ""),
+    (f"control: (a) {fleet} / (a) 10, warm — what the server alone loses", r["enter.ratio.set_local_large_over_small"], ""),
+    (f"control: (a) {fleet} / (a) 10, cold", r["enter.ratio.set_local_large_over_small_cold"], ""),
     ("backend private memory (RssAnon) before, KB", r["enter.backend_rss_anon_kb.before"], ""),
     (f"… after entering {fleet} different tenants in one session, KB",
      r[f"enter.backend_rss_anon_kb.after_{fleet}_enters"], ""),
@@ -53,7 +71,8 @@ rows = [
     (f"4. fleet of {fleet}: `CALL stash.migrate_all()` with nothing pending, s", r["migrate_all.nothing_pending_s"],
      f"< 1 s: {verdict(f('migrate_all.nothing_pending_s') < 1.0)}"),
     ("ALTER … ADD COLUMN, client loop (`SET search_path; ALTER` per schema), tenants/s", r["migrate_all.alter.client_loop.per_s"], "baseline"),
-    ("ALTER via `migrate_all`, 1 session, tenants/s", r["migrate_all.alter.sessions_1.per_s"], ""),
+    ("ALTER via `migrate_all`, 1 session, tenants/s", r["migrate_all.alter.sessions_1.per_s"],
+     f"≥ 1,000/s: {verdict(f('migrate_all.alter.sessions_1.per_s') >= 1000)}"),
     ("ALTER via `migrate_all`, 2 sessions, tenants/s", r["migrate_all.alter.sessions_2.per_s"],
      f"≥ 1,000/s: {verdict(f('migrate_all.alter.sessions_2.per_s') >= 1000)}"),
     ("ALTER via `migrate_all`, 4 sessions, tenants/s", r["migrate_all.alter.sessions_4.per_s"],
@@ -74,7 +93,9 @@ machines here are noisy, so compare ratios, not absolute times.
 - PostgreSQL {pg}; `shared_buffers = 512MB`, `fsync = off`, `synchronous_commit = off`,
   `max_connections = 60`, `max_locks_per_transaction = {r['settings.max_locks_per_transaction']}` (the default);
   extension built with `--release`
-- pgbench: `-M prepared -c 4 -j 2 -T 30`, scripts in `bench/`; runs of (a), (b), (c) interleaved
+- pgbench: `-M prepared -c 4 -j 2 -T 30`, scripts in `bench/`; runs of (a), (b), (c)
+  interleaved, each run starting with another variant; pg_stat_statements loaded with
+  `track = none` except while profiling
 
 | measurement | value | goal |
 |---|---:|---|""")
@@ -83,3 +104,22 @@ for name, value, goal in rows:
         print(f"| **{name}** | | |")
     else:
         print(f"| {name} | {value} | {goal} |")
+
+profile = sorted(((int(k.rsplit(".", 1)[1]), v) for k, v in r.items() if k.startswith("migrate_all.profile.")))
+if profile:
+    print(f"""
+### Where one tenant's migration goes (1 session, pg_stat_statements `track = all`)
+
+Microseconds per migrated tenant, by statement; nested statements are also counted in the
+statement that runs them (`CALL` contains everything, `migrate_all_next` all but the COMMITs).
+
+| µs per tenant | statement |
+|---:|---|""")
+    for _, v in profile:
+        us, query = v.split("\t", 1)
+        query = query.strip().replace("|", "\\|")
+        print(f"| {us} | `{query}` |")
+
+findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "findings.md")
+print()
+print(open(findings).read().rstrip())

@@ -23,16 +23,59 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
+use std::rc::Rc;
 
 /// Beyond this many entries the cache is simply emptied: a backend that has visited this
 /// many tenants is rare, and refilling costs one indexed lookup per tenant.
 const CACHE_LIMIT: usize = 100_000;
 
+/// A registry row in the form tenant_enter consumes it: the values it SETs are built once
+/// per backend and tenant, not on every call (formatting the uuid and quoting the schema
+/// were a measurable part of a call; see BENCHMARKS.md).
+struct Entry {
+    slug: CString,
+    id_text: CString,
+    quoted_schema: String,
+    suspended: bool,
+    /// The tenant's search_path and the `stash.shared_schemas` value it was built from.
+    path: RefCell<Option<(CString, CString)>>,
+}
+
+impl Entry {
+    fn new(tenant: &Tenant) -> Entry {
+        Entry {
+            slug: CString::new(tenant.slug.as_str()).expect("slugs have no NUL"),
+            id_text: CString::new(tenant.id.to_string()).expect("uuids have no NUL"),
+            quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
+            suspended: tenant.suspended,
+            path: RefCell::new(None),
+        }
+    }
+
+    fn slug(&self) -> &str {
+        self.slug.to_str().expect("slugs are ASCII")
+    }
+
+    /// Calls `f` with the tenant's search_path under the current `stash.shared_schemas`.
+    fn with_search_path<R>(&self, f: impl FnOnce(&CStr) -> R) -> R {
+        let shared = guc::shared_schemas_cstr();
+        let mut memo = self.path.borrow_mut();
+        if memo.as_ref().is_none_or(|(built_from, _)| built_from.as_c_str() != shared) {
+            let path = guc::search_path(&self.quoted_schema, &shared.to_string_lossy());
+            *memo = Some((
+                shared.to_owned(),
+                CString::new(path).expect("GUC values never contain NUL"),
+            ));
+        }
+        f(&memo.as_ref().expect("just built").1)
+    }
+}
+
 #[derive(Default)]
 struct Cache {
-    by_slug: HashMap<String, Tenant>,
-    by_id: HashMap<[u8; 16], Tenant>,
+    by_slug: HashMap<String, Rc<Entry>>,
+    by_id: HashMap<[u8; 16], Rc<Entry>>,
     registry_relid: Option<pg_sys::Oid>,
     /// Bumped by every invalidation, so a lookup that raced one is not cached.
     generation: u64,
@@ -56,7 +99,9 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         // InvalidOid means "everything" (e.g. after an invalidation queue overflow).
-        if relid == pg_sys::InvalidOid || c.registry_relid.is_none_or(|r| r == relid) {
+        // Unknown relid: nothing is cached yet, but a lookup may be racing this message.
+        let registry = c.registry_relid.or_else(registry::known_relid);
+        if relid == pg_sys::InvalidOid || registry.is_none_or(|r| r == relid) {
             c.by_slug.clear();
             c.by_id.clear();
             c.generation += 1;
@@ -87,7 +132,7 @@ REVOKE ALL ON FUNCTION stash.tenants_invalidate() FROM PUBLIC;
     requires = ["registry", tenants_invalidate]
 );
 
-fn lookup(key: &Key) -> Option<Tenant> {
+fn lookup(key: &Key) -> Option<Rc<Entry>> {
     unsafe { pg_sys::AcceptInvalidationMessages() };
     let hit = CACHE.with(|c| {
         let c = c.borrow();
@@ -109,10 +154,11 @@ fn lookup(key: &Key) -> Option<Tenant> {
         found
     };
     let (tenant, relid) = found?;
+    let entry = Rc::new(Entry::new(&tenant));
     // Under REPEATABLE READ / SERIALIZABLE, SPI may read with the transaction's older
     // snapshot (once the transaction has written), so what it saw is not safe to keep.
     if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
-        return Some(tenant);
+        return Some(entry);
     }
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -124,10 +170,10 @@ fn lookup(key: &Key) -> Option<Tenant> {
             c.by_id.clear();
         }
         c.registry_relid = Some(relid);
-        c.by_slug.insert(tenant.slug.clone(), tenant.clone());
-        c.by_id.insert(*tenant.id.as_bytes(), tenant.clone());
+        c.by_slug.insert(tenant.slug, entry.clone());
+        c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
     });
-    Some(tenant)
+    Some(entry)
 }
 
 fn require_transaction_block(function: &str) {
@@ -145,22 +191,16 @@ fn enter(key: Key) {
     require_transaction_block("stash.tenant_enter()");
     let tenant = lookup(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     if tenant.suspended {
-        errors::tenant_suspended(&tenant.slug);
+        errors::tenant_suspended(tenant.slug());
     }
-    if guc::tenant().is_none() {
-        guc::set_local(guc::OUTER_SEARCH_PATH_NAME, &current_search_path());
+    if !guc::in_tenant() {
+        // Borrowed straight from the GUC: setting another GUC does not free it.
+        let outer = unsafe { pg_sys::GetConfigOption(c"search_path".as_ptr(), false, false) };
+        guc::set_local_cstr(guc::OUTER_SEARCH_PATH_NAME, unsafe { CStr::from_ptr(outer) });
     }
-    let path = guc::tenant_search_path(&tenant.schema);
-    guc::set_local(c"search_path", &path);
-    guc::set_local(guc::TENANT_NAME, &tenant.slug);
-    guc::set_local(guc::TENANT_ID_NAME, &tenant.id.to_string());
-}
-
-fn current_search_path() -> String {
-    let value = unsafe { pg_sys::GetConfigOption(c"search_path".as_ptr(), false, false) };
-    unsafe { CStr::from_ptr(value) }
-        .to_string_lossy()
-        .into_owned()
+    tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
+    guc::set_local_cstr(guc::TENANT_NAME, &tenant.slug);
+    guc::set_local_cstr(guc::TENANT_ID_NAME, &tenant.id_text);
 }
 
 /// Enters the tenant for the rest of the current transaction: search_path becomes the
@@ -182,7 +222,7 @@ fn tenant_enter_by_id(id: Option<pgrx::Uuid>) {
 /// force before the first tenant_enter.  Does nothing when no tenant is entered.
 #[pg_extern(volatile, parallel_unsafe)]
 fn tenant_exit() {
-    if guc::tenant().is_none() {
+    if !guc::in_tenant() {
         return;
     }
     guc::set_local(

@@ -59,13 +59,23 @@ pub(crate) fn init() {
     unsafe { pg_sys::MarkGUCPrefixReserved(c"stash".as_ptr()) };
 }
 
-fn non_empty(setting: &GucSetting<Option<CString>>) -> Option<String> {
-    setting
-        .get()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
+/// The current value of one of our string GUCs, borrowed: valid until that GUC is set
+/// again, so callers copy it (or finish with it) before setting the same GUC.
+fn current(setting: &GucSetting<Option<CString>>) -> Option<&'static CStr> {
+    let raw = unsafe { *setting.as_ptr() };
+    (!raw.is_null()).then(|| unsafe { CStr::from_ptr(raw) })
 }
 
+fn non_empty(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    current(setting)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string_lossy().into_owned())
+}
+
+/// Whether a tenant is entered in this transaction; no copy, for the per-call path.
+pub(crate) fn in_tenant() -> bool {
+    current(&TENANT).is_some_and(|s| !s.is_empty())
+}
 pub(crate) fn tenant() -> Option<String> {
     non_empty(&TENANT)
 }
@@ -73,19 +83,25 @@ pub(crate) fn tenant_id() -> Option<String> {
     non_empty(&TENANT_ID)
 }
 pub(crate) fn outer_search_path() -> Option<String> {
-    OUTER_SEARCH_PATH
-        .get()
-        .map(|s| s.to_string_lossy().into_owned())
+    current(&OUTER_SEARCH_PATH).map(|s| s.to_string_lossy().into_owned())
 }
+/// `stash.shared_schemas`, borrowed (see [`current`]).
+pub(crate) fn shared_schemas_cstr() -> &'static CStr {
+    current(&SHARED_SCHEMAS).unwrap_or(c"")
+}
+
 /// The search_path of a tenant: its own schema, then `stash.shared_schemas` (if any).
 /// tenant_enter and the migration engine must agree on it.
 pub(crate) fn tenant_search_path(schema: &str) -> String {
-    let own = pgrx::spi::quote_identifier(schema);
-    let shared = shared_schemas();
+    search_path(&pgrx::spi::quote_identifier(schema), &shared_schemas())
+}
+
+/// [`tenant_search_path`] from an already quoted schema name, for callers that cache it.
+pub(crate) fn search_path(quoted_schema: &str, shared: &str) -> String {
     if shared.trim().is_empty() {
-        own
+        quoted_schema.to_string()
     } else {
-        format!("{own}, {shared}")
+        format!("{quoted_schema}, {shared}")
     }
 }
 
@@ -99,11 +115,15 @@ pub(crate) fn shared_schemas() -> String {
 /// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context
 /// GUCs; reverts at the end of the (sub)transaction like any SET LOCAL.
 pub(crate) fn set_local(name: &CStr, value: &str) {
+    let value = CString::new(value).expect("GUC values never contain NUL");
+    set_local_cstr(name, &value);
+}
+
+pub(crate) fn set_local_cstr(name: &CStr, value: &CStr) {
     set(name, value, pg_sys::GucAction::GUC_ACTION_LOCAL);
 }
 
-fn set(name: &CStr, value: &str, action: pg_sys::GucAction::Type) {
-    let value = CString::new(value).expect("GUC values never contain NUL");
+fn set(name: &CStr, value: &CStr, action: pg_sys::GucAction::Type) {
     unsafe {
         pg_sys::set_config_option(
             name.as_ptr(),
@@ -133,7 +153,8 @@ impl Scope {
     }
 
     pub(crate) fn set(&self, name: &CStr, value: &str) {
-        set(name, value, pg_sys::GucAction::GUC_ACTION_SAVE);
+        let value = CString::new(value).expect("GUC values never contain NUL");
+        set(name, &value, pg_sys::GucAction::GUC_ACTION_SAVE);
     }
 
     pub(crate) fn close(self) {

@@ -115,21 +115,24 @@ fn current_version(target: &Target) -> i64 {
     .unwrap_or(0)
 }
 
-/// Applied versions whose catalog SQL has changed since: (version, name).
-fn checksum_mismatches(target: &Target) -> Vec<(i64, String)> {
+/// The target's current version and its applied versions whose catalog SQL has changed
+/// since, as (version, name) — in one statement, since a fleet migration asks for every
+/// tenant.  Every ledger row has its catalog row (foreign key), so the join loses none.
+fn state(target: &Target) -> (i64, Vec<(i64, String)>) {
     let sql = format!(
-        "SELECT l.version, m.name FROM stash.ledger l JOIN stash.migrations m USING (version)
-          WHERE {} AND l.checksum <> m.checksum ORDER BY l.version",
+        "SELECT coalesce(max(l.version), 0),
+                array_agg(l.version ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum),
+                array_agg(m.name ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum)
+           FROM stash.ledger l JOIN stash.migrations m USING (version)
+          WHERE {}",
         target.ledger_predicate()
     );
     registry::select(&sql, &[target.tenant_id.into()], |t| {
-        t.map(|r| {
-            Ok((
-                r.get::<i64>(1)?.unwrap_or(0),
-                r.get::<String>(2)?.unwrap_or_default(),
-            ))
-        })
-        .collect()
+        let row = t.first();
+        let version = row.get::<i64>(1)?.unwrap_or(0);
+        let versions = row.get::<Vec<i64>>(2)?.unwrap_or_default();
+        let names = row.get::<Vec<String>>(3)?.unwrap_or_default();
+        Ok((version, versions.into_iter().zip(names).collect()))
     })
 }
 
@@ -258,7 +261,7 @@ fn clear_failure(target: &Target) {
 
 /// Brings one target to `to` (NULL: the latest version).  The caller holds its lock.
 fn migrate(target: &Target, to: Option<i64>) -> Report {
-    let from = current_version(target);
+    let (from, mismatches) = state(target);
     let mut report = Report {
         label: target.label.clone(),
         from_version: from,
@@ -267,7 +270,6 @@ fn migrate(target: &Target, to: Option<i64>) -> Report {
         status: "up_to_date",
         error: None,
     };
-    let mismatches = checksum_mismatches(target);
     if !mismatches.is_empty() {
         let list: Vec<String> = mismatches
             .iter()
@@ -309,7 +311,12 @@ fn migrate(target: &Target, to: Option<i64>) -> Report {
             Direction::Down => down.push(step.version),
         }
     }
-    report.to_version = current_version(target);
+    // Without rollbacks the new version follows from what was applied; after one, ask.
+    report.to_version = if down.is_empty() {
+        up.iter().copied().fold(from, i64::max)
+    } else {
+        current_version(target)
+    };
     if report.status != "failed" {
         clear_failure(target);
         if report.applied > 0 {
@@ -438,14 +445,25 @@ pub(crate) fn provision(id: pgrx::Uuid, slug: &str, schema: &str) -> i64 {
 // ---- fleets: CALL stash.migrate_all() ----------------------------------------------------
 
 /// Tenants with work to do for `$1` (target version): pending versions, versions above
-/// the target, or applied versions whose checksum changed.
-const NEEDS_WORK: &str = "(
-    EXISTS (SELECT FROM stash.migrations m
-             WHERE m.scope = 'tenant' AND ($1::bigint IS NULL OR m.version <= $1)
-               AND NOT EXISTS (SELECT FROM stash.ledger l
-                                WHERE l.tenant_id = t.id AND l.version = m.version))
- OR EXISTS (SELECT FROM stash.ledger l JOIN stash.migrations m USING (version)
-             WHERE l.tenant_id = t.id AND (l.version > $1 OR l.checksum <> m.checksum)))";
+/// the target, or applied versions whose checksum changed.  `{fence}` is empty for the
+/// one-off count, where the planner may hash the second subquery over the whole ledger
+/// in one pass, and `OFFSET 0` for the per-tenant claim, where that same hashed plan
+/// would scan the whole ledger again for every claim that meets a finished tenant — the
+/// profile in BENCHMARKS.md found it was what made parallel sessions slower than one.
+macro_rules! needs_work {
+    ($fence:literal) => {
+        concat!(
+            "(EXISTS (SELECT FROM stash.migrations m
+                       WHERE m.scope = 'tenant' AND ($1::bigint IS NULL OR m.version <= $1)
+                         AND NOT EXISTS (SELECT FROM stash.ledger l
+                                          WHERE l.tenant_id = t.id AND l.version = m.version))
+               OR EXISTS (SELECT FROM stash.ledger l JOIN stash.migrations m USING (version)
+                           WHERE l.tenant_id = t.id AND (l.version > $1 OR l.checksum <> m.checksum) ",
+            $fence,
+            "))"
+        )
+    };
+}
 
 /// How many tenants `migrate_all` has work for.  Refuses to run inside a transaction
 /// block, where migrate_all could not commit after each tenant.
@@ -460,8 +478,8 @@ fn migrate_all_pending(target_version: Option<i64>) -> i64 {
         );
     }
     validate_target(target_version);
-    let sql = format!("SELECT count(*) FROM stash.tenants t WHERE {NEEDS_WORK}");
-    registry::select(&sql, &[target_version.into()], |t| {
+    let sql = concat!("SELECT count(*) FROM stash.tenants t WHERE ", needs_work!(""));
+    registry::select(sql, &[target_version.into()], |t| {
         t.first().get_one::<i64>()
     })
     .unwrap_or(0)
@@ -485,14 +503,14 @@ fn migrate_all_next(
         name!(error, Option<String>),
     ),
 > {
-    let sql = format!(
-        "SELECT t.id, t.slug, t.schema_name::text FROM stash.tenants t
-          WHERE t.slug > $2 AND {NEEDS_WORK}
-          ORDER BY t.slug LIMIT 1 FOR UPDATE OF t SKIP LOCKED"
+    let sql = concat!(
+        "SELECT t.id, t.slug, t.schema_name::text FROM stash.tenants t WHERE t.slug > $2 AND ",
+        needs_work!("OFFSET 0"),
+        " ORDER BY t.slug LIMIT 1 FOR UPDATE OF t SKIP LOCKED"
     );
     let mut after = after_slug.unwrap_or("").to_string();
     let rows = loop {
-        let claimed = registry::update(&sql, &[target_version.into(), after.clone().into()], |t| {
+        let claimed = registry::update(sql, &[target_version.into(), after.clone().into()], |t| {
             if t.is_empty() {
                 return Ok(None);
             }

@@ -78,40 +78,50 @@ pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
 }
 
 thread_local! {
-    /// The registry owner, cached per backend; cleared by the relcache callback in
-    /// context.rs whenever stash.tenants is invalidated (ALTER TABLE ... OWNER included).
-    static OWNER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
+    /// The registry's owner and relid, cached per backend; cleared by the relcache callback
+    /// in context.rs whenever stash.tenants is invalidated (ALTER TABLE ... OWNER included).
+    static IDENTITY: std::cell::Cell<Option<(pg_sys::Oid, pg_sys::Oid)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 pub(crate) fn forget_owner() {
-    OWNER.with(|o| o.set(None));
+    IDENTITY.with(|o| o.set(None));
+}
+
+/// The relid of stash.tenants if this backend has looked it up, so the relcache callback
+/// can ignore invalidations of other tables (every tenant's DDL sends some) instead of
+/// dropping the owner and looking it up again for each tenant of a fleet migration.
+pub(crate) fn known_relid() -> Option<pg_sys::Oid> {
+    IDENTITY.with(|o| o.get()).map(|(_, relid)| relid)
 }
 
 fn owner() -> pg_sys::Oid {
-    if let Some(owner) = OWNER.with(|o| o.get()) {
+    if let Some((owner, _)) = IDENTITY.with(|o| o.get()) {
         return owner;
     }
-    let owner = lookup_owner();
-    OWNER.with(|o| o.set(Some(owner)));
-    owner
+    let identity = lookup_identity();
+    IDENTITY.with(|o| o.set(Some(identity)));
+    identity.0
 }
 
-fn lookup_owner() -> pg_sys::Oid {
+fn lookup_identity() -> (pg_sys::Oid, pg_sys::Oid) {
     // pg_class is readable by everyone, so this lookup needs no privilege switch.  A
     // read-only SPI call: Spi::get_one would assign an xid, which a hot standby refuses.
     Spi::connect(|client| {
-        client
+        let row = client
             .select(
-                "SELECT relowner FROM pg_catalog.pg_class \
+                "SELECT relowner, oid FROM pg_catalog.pg_class \
                  WHERE oid OPERATOR(pg_catalog.=) 'stash.tenants'::pg_catalog.regclass",
                 Some(1),
                 &[],
             )?
-            .first()
-            .get_one::<pg_sys::Oid>()
+            .first();
+        Ok::<_, pgrx::spi::SpiError>((
+            row.get::<pg_sys::Oid>(1)?.expect("stash.tenants has an owner"),
+            row.get::<pg_sys::Oid>(2)?.expect("stash.tenants has an oid"),
+        ))
     })
     .expect("look up the owner of stash.tenants")
-    .expect("stash.tenants has an owner")
 }
 
 thread_local! {
