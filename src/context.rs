@@ -61,7 +61,10 @@ impl Entry {
     fn with_search_path<R>(&self, f: impl FnOnce(&CStr) -> R) -> R {
         let shared = guc::shared_schemas_cstr();
         let mut memo = self.path.borrow_mut();
-        if memo.as_ref().is_none_or(|(built_from, _)| built_from.as_c_str() != shared) {
+        if memo
+            .as_ref()
+            .is_none_or(|(built_from, _)| built_from.as_c_str() != shared)
+        {
             let path = guc::search_path(&self.quoted_schema, &shared.to_string_lossy());
             *memo = Some((
                 shared.to_owned(),
@@ -196,7 +199,9 @@ fn enter(key: Key) {
     if !guc::in_tenant() {
         // Borrowed straight from the GUC: setting another GUC does not free it.
         let outer = unsafe { pg_sys::GetConfigOption(c"search_path".as_ptr(), false, false) };
-        guc::set_local_cstr(guc::OUTER_SEARCH_PATH_NAME, unsafe { CStr::from_ptr(outer) });
+        guc::set_local_cstr(guc::OUTER_SEARCH_PATH_NAME, unsafe {
+            CStr::from_ptr(outer)
+        });
     }
     tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
     guc::set_local_cstr(guc::TENANT_NAME, &tenant.slug);

@@ -478,7 +478,10 @@ fn migrate_all_pending(target_version: Option<i64>) -> i64 {
         );
     }
     validate_target(target_version);
-    let sql = concat!("SELECT count(*) FROM stash.tenants t WHERE ", needs_work!(""));
+    let sql = concat!(
+        "SELECT count(*) FROM stash.tenants t WHERE ",
+        needs_work!("")
+    );
     registry::select(sql, &[target_version.into()], |t| {
         t.first().get_one::<i64>()
     })

@@ -117,8 +117,10 @@ fn lookup_identity() -> (pg_sys::Oid, pg_sys::Oid) {
             )?
             .first();
         Ok::<_, pgrx::spi::SpiError>((
-            row.get::<pg_sys::Oid>(1)?.expect("stash.tenants has an owner"),
-            row.get::<pg_sys::Oid>(2)?.expect("stash.tenants has an oid"),
+            row.get::<pg_sys::Oid>(1)?
+                .expect("stash.tenants has an owner"),
+            row.get::<pg_sys::Oid>(2)?
+                .expect("stash.tenants has an oid"),
         ))
     })
     .expect("look up the owner of stash.tenants")

@@ -67,5 +67,10 @@ SHOW search_path;
 COMMIT;
 RESET stash.shared_schemas;
 SHOW stash.shared_schemas;
+-- (the backend caches each tenant's search_path; a changed setting still applies at once)
+BEGIN;
+SELECT stash.tenant_enter('globex');
+SHOW search_path;
+COMMIT;
 -- the stash. prefix is reserved: a misspelt setting is an error, not silently ignored
 SET stash.shared_schema = 'shared';
