@@ -118,6 +118,25 @@ for v in stash set_local; do
   done
 done
 
+# tenant_enter's own server time at both fleet sizes: the tps above move with everything
+# else in the transaction and with the machine; this isolates the one statement.
+if [ $PGSS = 1 ]; then
+  for n in "$N_SMALL" "$FLEET"; do
+    pgss_track top
+    pgb enter_stash "$n" >/dev/null
+    P -d bench -F $'\t' >"$DIR/pgss_n.out" <<'SQL' || fail "pg_stat_statements (fleet size)"
+SELECT CASE WHEN query LIKE '%tenant_enter%' THEN 'enter' ELSE 'select' END,
+       round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+   AND (query LIKE '%tenant_enter%' OR query LIKE '%FROM items%')
+ GROUP BY 1;
+SQL
+    while IFS=$'\t' read -r k us; do note "enter.server_us_per_call.among_$n.$k" "$us"; done <"$DIR/pgss_n.out"
+  done
+  pgss_track none
+fi
+
 # The profile of the context switch: all three variants in ONE pgbench run (each client
 # picks a script per transaction), so they share every moment of machine noise; the
 # server-side time of each enter statement comes from pg_stat_statements.
