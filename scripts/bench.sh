@@ -118,21 +118,28 @@ for v in stash set_local; do
   done
 done
 
+# pgss_note PREFIX: server µs per call of each enter variant and of the tenant's SELECT,
+# from pg_stat_statements, as results PREFIX.{set_local,stash,plpgsql,select}.
+pgss_note() {
+  P -d bench -F $'\t' >"$DIR/pgss_enter.out" <<'SQL' || fail "pg_stat_statements ($1)"
+SELECT CASE WHEN query LIKE '%set_config%' THEN 'set_local' WHEN query LIKE '%tenant_enter%' THEN 'stash'
+            WHEN query LIKE '%plpgsql_enter%' THEN 'plpgsql' ELSE 'select' END,
+       round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+   AND (query LIKE '%enter%' OR query LIKE '%set_config%' OR query LIKE '%FROM items%')
+ GROUP BY 1;
+SQL
+  while IFS=$'\t' read -r k us; do note "$1.$k" "$us"; done <"$DIR/pgss_enter.out"
+}
+
 # tenant_enter's own server time at both fleet sizes: the tps above move with everything
 # else in the transaction and with the machine; this isolates the one statement.
 if [ $PGSS = 1 ]; then
   for n in "$N_SMALL" "$FLEET"; do
     pgss_track top
     pgb enter_stash "$n" >/dev/null
-    P -d bench -F $'\t' >"$DIR/pgss_n.out" <<'SQL' || fail "pg_stat_statements (fleet size)"
-SELECT CASE WHEN query LIKE '%tenant_enter%' THEN 'enter' ELSE 'select' END,
-       round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
-  FROM pg_stat_statements
- WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
-   AND (query LIKE '%tenant_enter%' OR query LIKE '%FROM items%')
- GROUP BY 1;
-SQL
-    while IFS=$'\t' read -r k us; do note "enter.server_us_per_call.among_$n.$k" "$us"; done <"$DIR/pgss_n.out"
+    pgss_note "enter.server_us_per_call.among_$n"
   done
   pgss_track none
 fi
@@ -151,16 +158,7 @@ for v in set_local stash plpgsql; do
   note "enter.mixed.latency_ms.$v" "$(sed -n "/^SQL script $i:/,/^SQL script/s/^ - latency average = \([0-9.]*\) ms/\1/p" "$DIR/mixed.out")"
 done
 if [ $PGSS = 1 ]; then
-  P -d bench -F $'\t' >"$DIR/pgss_enter.out" <<'SQL' || fail "pg_stat_statements (enter)"
-SELECT CASE WHEN query LIKE '%set_config%' THEN 'set_local' WHEN query LIKE '%tenant_enter%' THEN 'stash'
-            WHEN query LIKE '%plpgsql_enter%' THEN 'plpgsql' ELSE 'select' END,
-       round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
-  FROM pg_stat_statements
- WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
-   AND (query LIKE '%enter%' OR query LIKE '%set_config%' OR query LIKE '%FROM items%')
- GROUP BY 1;
-SQL
-  while IFS=$'\t' read -r k us; do note "enter.server_us_per_call.$k" "$us"; done <"$DIR/pgss_enter.out"
+  pgss_note "enter.server_us_per_call"
   pgss_track none
 fi
 

@@ -132,29 +132,22 @@ for v in "${versions[@]}"; do
   SUMMARY+=("pg$v: pg_test $PT_PASS passed/$PT_FAIL failed, regress $RG_PASS/$RG_FAIL, integration $IT_PASS/$IT_FAIL  ($(( $(date +%s) - T0 ))s)")
 done
 
-# ---- the demo (so `make demo` cannot rot) --------------------------------------------------
+# one pass/fail line of the summary: single NAME LABEL LOG COMMAND...
+single() {
+  local name=$1 label=$2 log=$3; shift 3
+  say "$name (PostgreSQL $DEMO_V)"
+  if "$@" >"$log" 2>&1; then
+    TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("$name: 1 passed, 0 failed$label")
+  else
+    cat "$log"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUMMARY+=("$name: 0 passed, 1 failed$label")
+  fi
+}
 DEMO_V=${PG_DEFAULT:-17}
 [[ " ${versions[*]} " == *" $DEMO_V "* ]] || DEMO_V=${versions[0]}
-if wants demo; then
-  say "demo (PostgreSQL $DEMO_V)"
-  if PG=$DEMO_V bash scripts/demo.sh demo >"$RUN_DIR/demo.log" 2>&1; then
-    TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("demo: 1 passed, 0 failed (pg$DEMO_V)")
-  else
-    cat "$RUN_DIR/demo.log"
-    TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUMMARY+=("demo: 0 passed, 1 failed (pg$DEMO_V)")
-  fi
-fi
-
-# ---- the benchmarks at tiny sizes (so `make bench` cannot rot) ---------------------------------
-if wants bench; then
-  say "bench-smoke (PostgreSQL $DEMO_V)"
-  if PG=$DEMO_V bash scripts/bench.sh smoke >"$RUN_DIR/bench.log" 2>&1; then
-    TOTAL_PASS=$((TOTAL_PASS + 1)); SUMMARY+=("bench-smoke: 1 passed, 0 failed")
-  else
-    cat "$RUN_DIR/bench.log"
-    TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUMMARY+=("bench-smoke: 0 passed, 1 failed")
-  fi
-fi
+# the demo and the benchmarks at tiny sizes, so `make demo` and `make bench` cannot rot
+wants demo && single demo " (pg$DEMO_V)" "$RUN_DIR/demo.log" env PG="$DEMO_V" bash scripts/demo.sh demo
+wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" bash scripts/bench.sh smoke
 
 say "summary ($(( $(date +%s) - T_ALL ))s)"
 printf '%s\n' "${SUMMARY[@]}"

@@ -79,7 +79,6 @@ impl Entry {
 struct Cache {
     by_slug: HashMap<String, Rc<Entry>>,
     by_id: HashMap<[u8; 16], Rc<Entry>>,
-    registry_relid: Option<pg_sys::Oid>,
     /// Bumped by every invalidation, so a lookup that raced one is not cached.
     generation: u64,
 }
@@ -102,9 +101,10 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         // InvalidOid means "everything" (e.g. after an invalidation queue overflow).
-        // Unknown relid: nothing is cached yet, but a lookup may be racing this message.
-        let registry = c.registry_relid.or_else(registry::known_relid);
-        if relid == pg_sys::InvalidOid || registry.is_none_or(|r| r == relid) {
+        // The registry's relid is known whenever anything is cached (every lookup reads
+        // the registry as its owner, which records it); unknown, nothing is cached yet,
+        // but a lookup may be racing this message.
+        if relid == pg_sys::InvalidOid || registry::known_relid().is_none_or(|r| r == relid) {
             c.by_slug.clear();
             c.by_id.clear();
             c.generation += 1;
@@ -156,7 +156,7 @@ fn lookup(key: &Key) -> Option<Rc<Entry>> {
         pg_sys::PopActiveSnapshot();
         found
     };
-    let (tenant, relid) = found?;
+    let tenant = found?;
     let entry = Rc::new(Entry::new(&tenant));
     // Under REPEATABLE READ / SERIALIZABLE, SPI may read with the transaction's older
     // snapshot (once the transaction has written), so what it saw is not safe to keep.
@@ -172,7 +172,6 @@ fn lookup(key: &Key) -> Option<Rc<Entry>> {
             c.by_slug.clear();
             c.by_id.clear();
         }
-        c.registry_relid = Some(relid);
         c.by_slug.insert(tenant.slug, entry.clone());
         c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
     });

@@ -106,10 +106,7 @@ pub(crate) fn search_path(quoted_schema: &str, shared: &str) -> String {
 }
 
 pub(crate) fn shared_schemas() -> String {
-    SHARED_SCHEMAS
-        .get()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    shared_schemas_cstr().to_string_lossy().into_owned()
 }
 
 /// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context

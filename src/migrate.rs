@@ -105,14 +105,7 @@ impl Report {
 }
 
 fn current_version(target: &Target) -> i64 {
-    let sql = format!(
-        "SELECT coalesce(max(l.version), 0) FROM stash.ledger l WHERE {}",
-        target.ledger_predicate()
-    );
-    registry::select(&sql, &[target.tenant_id.into()], |t| {
-        t.first().get_one::<i64>()
-    })
-    .unwrap_or(0)
+    state(target).0
 }
 
 /// The target's current version and its applied versions whose catalog SQL has changed
@@ -390,7 +383,7 @@ fn tenant_migrate(
         Some(raw) => {
             let slug = Slug::from_arg(Some(raw));
             let key = Key::Slug(slug.as_str());
-            let (tenant, _) =
+            let tenant =
                 registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
             vec![tenant.id]
         }

@@ -216,9 +216,9 @@ impl Key<'_> {
 
 // Fully qualified, operators included: tenant_enter runs this without a fixed search_path.
 const COLUMNS: &str = "t.id, t.slug, t.schema_name::pg_catalog.text, \
-    t.status OPERATOR(pg_catalog.=) 'suspended', t.tableoid";
+    t.status OPERATOR(pg_catalog.=) 'suspended'";
 
-fn row(table: SpiTupleTable) -> SpiResult<Option<(Tenant, pg_sys::Oid)>> {
+fn row(table: SpiTupleTable) -> SpiResult<Option<Tenant>> {
     if table.is_empty() {
         return Ok(None);
     }
@@ -229,12 +229,12 @@ fn row(table: SpiTupleTable) -> SpiResult<Option<(Tenant, pg_sys::Oid)>> {
         schema: table.get(3)?.expect("schema_name is NOT NULL"),
         suspended: table.get(4)?.expect("status is NOT NULL"),
     };
-    Ok(Some((tenant, table.get(5)?.expect("tableoid"))))
+    Ok(Some(tenant))
 }
 
 /// Reads one tenant with the given snapshot semantics of the caller (see context.rs for
-/// why tenant_enter pushes a fresh snapshot first).  Also returns the registry's relid.
-pub(crate) fn find(key: &Key) -> Option<(Tenant, pg_sys::Oid)> {
+/// why tenant_enter pushes a fresh snapshot first).
+pub(crate) fn find(key: &Key) -> Option<Tenant> {
     let (predicate, arg) = key.predicate_and_arg();
     let sql = format!("SELECT {COLUMNS} FROM stash.tenants t WHERE {predicate}");
     select(&sql, &[arg], row)
@@ -246,5 +246,5 @@ pub(crate) fn find(key: &Key) -> Option<(Tenant, pg_sys::Oid)> {
 pub(crate) fn lock(key: &Key) -> Option<Tenant> {
     let (predicate, arg) = key.predicate_and_arg();
     let sql = format!("SELECT {COLUMNS} FROM stash.tenants t WHERE {predicate} FOR UPDATE");
-    update(&sql, &[arg], row).map(|(t, _)| t)
+    update(&sql, &[arg], row)
 }
