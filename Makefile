@@ -14,10 +14,10 @@ help:
 	@echo "make bench [PG=17]    every benchmark at 10,000 tenants; rewrites BENCHMARKS.md"
 	@echo "make bench-smoke      the benchmarks at tiny sizes (part of make test)"
 	@echo "make install PG_CONFIG=/path/to/pg_config   install into a PostgreSQL 15-18"
-	@echo "make package PG_CONFIG=/path/to/pg_config   build the installable files"
+	@echo "make package PG_CONFIG=/path/to/pg_config [PKG_DIR=dir]   a tree to copy onto a server: cp -r dir/. /"
 
 setup:
-	@bash scripts/setup.sh
+	@env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS bash scripts/setup.sh
 
 test:
 	@bash scripts/test.sh $(PG)
@@ -39,8 +39,8 @@ lint:
 
 install:
 	@test -n "$(PG_CONFIG)" || { echo "usage: make install PG_CONFIG=/path/to/pg_config" >&2; exit 2; }
-	cargo pgrx install --release --pg-config "$(PG_CONFIG)"
+	@bash scripts/install.sh install "$(PG_CONFIG)" --release
 
 package:
 	@test -n "$(PG_CONFIG)" || { echo "usage: make package PG_CONFIG=/path/to/pg_config" >&2; exit 2; }
-	cargo pgrx package --pg-config "$(PG_CONFIG)"
+	@bash scripts/install.sh package "$(PG_CONFIG)" $(PKG_DIR)

@@ -11,6 +11,10 @@
 #
 # Idempotent: every step checks its result first and does nothing when it is there.
 set -euo pipefail
+# PostgreSQL's makefiles generate their headers (utils/errcodes.h, ...) only when their own
+# make runs at MAKELEVEL 0; `make setup` would hand us MAKELEVEL=1 and break the PG17/18
+# (and Citus) builds on a fresh machine.
+unset MAKELEVEL MAKEFLAGS MFLAGS
 
 PGRX_VERSION="${PGRX_VERSION:-0.18.1}"
 # Must not be under /root (0700): test clusters run as `postgres`.  Source builds are
@@ -84,12 +88,28 @@ fi
 done_step
 
 # --- PG17 / PG18 from Debian source packages ---------------------------------------------------
+# The deb-src entry uses the mirror this machine already uses for its own packages (a
+# snapshot or a local mirror where the machine has one), not a host written in here.
+apt_mirror() {
+  local uri=""
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) {print $i; exit}}' "$f")
+    [ -n "$uri" ] && break
+  done
+  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $2 ~ /\/debian\/?$/ {print $2; exit}' \
+    /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null)
+  [ -n "$uri" ] || { echo "no Debian mirror found in /etc/apt/sources.list*" >&2; return 1; }
+  echo "$uri"
+}
 ensure_deb_src() {
   if ! apt-cache showsrc postgresql-17 2>/dev/null | grep -q '^Version:' \
      || ! apt-cache showsrc postgresql-18 2>/dev/null | grep -q '^Version:'; then
-    cat > /etc/apt/sources.list.d/stash-tenancy-src.sources <<'SRC'
+    local uri; uri=$(apt_mirror)
+    echo "deb-src for trixie + sid from $uri"
+    cat > /etc/apt/sources.list.d/stash-tenancy-src.sources <<SRC
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $uri
 Suites: trixie sid
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

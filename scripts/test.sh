@@ -42,6 +42,9 @@ say "lint: cargo clippy -D warnings (pg${PG_DEFAULT:-17})"
 if cargo clippy --quiet --all-targets --no-default-features \
      --features "pg${PG_DEFAULT:-17} pg_test" -- -D warnings; then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+say "lint: released SQL scripts are unchanged (sql/RELEASED.sha256)"
+if (cd sql && sha256sum --check --strict RELEASED.sha256); then
+  lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
 fi
 TOTAL_PASS=$((TOTAL_PASS + lint_pass)); TOTAL_FAIL=$((TOTAL_FAIL + lint_fail))
 SUMMARY+=("lint: $lint_pass passed, $lint_fail failed")
@@ -68,26 +71,58 @@ run_pg_test() {  # $1 = major; sets PT_PASS PT_FAIL
   if [ "$rc" != 0 ] && [ "$PT_FAIL" = 0 ]; then PT_FAIL=1; fi
 }
 
+# regress_file NAME DB MODE OUTDIR: runs tests/sql/NAME.sql in DB and diffs it against
+# tests/expected/NAME.out.  MODE "upgraded": DB already has the extension, created at the
+# oldest released version and updated; the file's own CREATE EXTENSION line is left out
+# of both the input and the expected output.
+regress_file() {
+  local name=$1 db=$2 mode=$3 out=$4 expected="tests/expected/$1.out" input="tests/sql/$1.sql"
+  if [ "$mode" = upgraded ]; then
+    grep -vx 'CREATE EXTENSION stash_tenancy;' "$input" >"$out/$name.sql"; input="$out/$name.sql"
+    grep -vx 'CREATE EXTENSION stash_tenancy;' "$expected" >"$out/$name.expected"; expected="$out/$name.expected"
+  fi
+  # stdin, not -f: psql then prints errors without a file:line prefix.
+  # VERBOSITY=verbose shows each error's SQLSTATE; LOCATION (C file/line) is noise.
+  "$PSQL" -X -a -q -v VERBOSITY=verbose -d "$db" <"$input" 2>&1 \
+    | grep -v '^LOCATION:  ' >"$out/$name.out"
+  diff -u "$expected" "$out/$name.out" >"$out/$name.diff" 2>&1
+}
+
 run_regress() {  # $1 = major; needs a running cluster; sets RG_PASS RG_FAIL
-  local v=$1 out="$RUN_DIR/regress-$1" f name db
+  local v=$1 out="$RUN_DIR/regress-$1" up="$RUN_DIR/regress-upgraded-$1" f name db oldest
   RG_PASS=0 RG_FAIL=0
-  mkdir -p "$out"
+  mkdir -p "$out" "$up"
   say "pg$v: regress suite (tests/sql)"
   for f in tests/sql/*.sql; do
     name=$(basename "$f" .sql); db="regress_$name"
     PGOPTIONS="-c client_min_messages=warning" "$PSQL" -X -q -d postgres \
       -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-    # stdin, not -f: psql then prints errors without a file:line prefix.
-    # VERBOSITY=verbose shows each error's SQLSTATE; LOCATION (C file/line) is noise.
-    "$PSQL" -X -a -q -v VERBOSITY=verbose -d "$db" <"$f" 2>&1 \
-      | grep -v '^LOCATION:  ' >"$out/$name.out"
-    if diff -u "tests/expected/$name.out" "$out/$name.out" >"$out/$name.diff" 2>&1; then
+    if regress_file "$name" "$db" fresh "$out"; then
       RG_PASS=$((RG_PASS + 1)); printf '  ok    %s\n' "$name"
     else
       RG_FAIL=$((RG_FAIL + 1)); printf '  FAIL  %s\n' "$name"; head -60 "$out/$name.diff"
     fi
   done
   mkdir -p tests/results && cp "$out"/*.out tests/results/ 2>/dev/null
+  # The same files against an extension that was created at the oldest released version
+  # and then updated: the privileges, grants and behaviour they document must hold for
+  # databases that upgraded, not only for fresh installs.  (Files that create or drop the
+  # extension more than once are about installing, and run only fresh.)
+  oldest=$(ls sql/stash_tenancy--*.sql | grep -v -- '--.*--' | sed -E 's/.*--(.*)\.sql/\1/' | sort -V | head -1)
+  say "pg$v: regress suite against $oldest + ALTER EXTENSION UPDATE"
+  for f in tests/sql/*.sql; do
+    name=$(basename "$f" .sql); db="regress_$name"
+    [ "$(grep -c 'EXTENSION stash_tenancy' "$f")" = 1 ] && grep -qx 'CREATE EXTENSION stash_tenancy;' "$f" || continue
+    PGOPTIONS="-c client_min_messages=warning" "$PSQL" -X -q -d postgres \
+      -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION stash_tenancy VERSION '$oldest'" \
+      -c "ALTER EXTENSION stash_tenancy UPDATE" >"$up/$name.setup" 2>&1 || { cat "$up/$name.setup"; }
+    if regress_file "$name" "$db" upgraded "$up"; then
+      RG_PASS=$((RG_PASS + 1)); printf '  ok    %s (upgraded)\n' "$name"
+    else
+      RG_FAIL=$((RG_FAIL + 1)); printf '  FAIL  %s (upgraded)\n' "$name"; head -60 "$up/$name.diff"
+    fi
+  done
   return 0
 }
 
@@ -105,6 +140,28 @@ run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
   if [ "$rc" != 0 ] && [ "$IT_FAIL" = 0 ]; then IT_FAIL=1; fi
 }
 
+# PostgreSQL 15 is Debian's own build, not one made here: install into it the way a user
+# without Rust would, by copying the tree `make package` makes (and check that tree is
+# self-contained).  The others get `make install`'s path.
+install_extension() {  # $1 = major
+  local v=$1 cfg pkg so
+  cfg=$(pg_config_for "$v")
+  if [ "$v" = 15 ]; then
+    pkg="$RUN_DIR/package-pg15"
+    bash scripts/install.sh package "$cfg" "$pkg" --debug || return 1
+    so=$(find "$pkg" -name 'stash_tenancy.so')
+    [ -n "$so" ] || { echo "package has no stash_tenancy.so"; return 1; }
+    if ldd "$so" | grep -Ei 'rust|not found'; then echo "package library needs more than libc"; return 1; fi
+    for f in sql/stash_tenancy--*.sql; do
+      [ -f "$pkg$("$cfg" --sharedir)/extension/$(basename "$f")" ] \
+        || { echo "package lacks $(basename "$f")"; return 1; }
+    done
+    cp -r "$pkg/." /
+  else
+    bash scripts/install.sh install "$cfg"
+  fi
+}
+
 # SUITES narrows a developer's run, e.g. SUITES="regress" scripts/test.sh 15 (make test runs all)
 SUITES=${SUITES:-lint pg_test regress integration demo bench}
 wants() { [[ " $SUITES " == *" $1 "* ]]; }
@@ -115,7 +172,7 @@ for v in "${versions[@]}"; do
   wants pg_test && run_pg_test "$v"
   say "pg$v: install the extension (cargo pgrx install)"
   RG_PASS=0 RG_FAIL=0 IT_PASS=0 IT_FAIL=0
-  if cargo pgrx install --pg-config "$(pg_config_for "$v")" >"$RUN_DIR/install-$v.log" 2>&1; then
+  if install_extension "$v" >"$RUN_DIR/install-$v.log" 2>&1; then
     started+=("$v")
     if cluster_start "$v" "$RUN_DIR/pg$v"; then
       wants regress && run_regress "$v"

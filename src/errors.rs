@@ -2,7 +2,9 @@
 //! hint saying what to do next.  Callers match on SQLSTATEs, so these codes are contract.
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
 use pgrx::PgSqlErrorCode as Code;
+use std::ffi::{c_char, c_int, c_void};
 
 pub(crate) fn raise(code: Code, message: String, hint: &str) -> ! {
     ErrorReport::new(code, message, "stash_tenancy")
@@ -47,4 +49,50 @@ pub(crate) fn tenant_exists(slug: &str) -> ! {
         format!("tenant \"{slug}\" already exists"),
         "Choose another slug, or drop the existing tenant first with stash.tenant_drop(slug).",
     )
+}
+
+unsafe extern "C-unwind" {
+    // utils/elog.h: what the errcontext() macro calls; not in pgrx's bindings.
+    fn errcontext_msg(fmt: *const c_char, ...) -> c_int;
+}
+
+/// A line for the CONTEXT of any error raised while it is alive, the way PostgreSQL's own
+/// error context callbacks name the object being worked on: the error itself (SQLSTATE,
+/// message, DETAIL, HINT) stays exactly as raised.
+///
+/// Both the callback record and its text live in TopTransactionContext, not on the Rust
+/// stack: when an error unwinds through here, pgrx re-raises it at the function's
+/// boundary, after this frame is gone, and PostgreSQL collects the context lines only
+/// then.  So on an error the record is deliberately left on `error_context_stack`; the
+/// code that catches the error resets that stack, as it does for PostgreSQL's own
+/// callbacks.  On success it is popped.
+pub(crate) struct Context {
+    record: *mut pg_sys::ErrorContextCallback,
+}
+
+impl Context {
+    pub(crate) fn push(line: &str) -> Context {
+        unsafe {
+            let mut memory = PgMemoryContexts::TopTransactionContext;
+            let text = memory.pstrdup(line);
+            let record = memory.palloc0_struct::<pg_sys::ErrorContextCallback>();
+            (*record).previous = pg_sys::error_context_stack;
+            (*record).callback = Some(context_line);
+            (*record).arg = text as *mut c_void;
+            pg_sys::error_context_stack = record;
+            Context { record }
+        }
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            unsafe { pg_sys::error_context_stack = (*self.record).previous };
+        }
+    }
+}
+
+unsafe extern "C-unwind" fn context_line(arg: *mut c_void) {
+    unsafe { errcontext_msg(c"%s".as_ptr(), arg as *const c_char) };
 }

@@ -109,6 +109,35 @@ pub(crate) fn shared_schemas() -> String {
     shared_schemas_cstr().to_string_lossy().into_owned()
 }
 
+/// `stash.shared_schemas` as schema names, parsed like search_path is: PostgreSQL's own
+/// SplitIdentifierString (quoted names keep commas, case and spaces; unquoted ones are
+/// downcased).  An unparsable list is 22023.
+pub(crate) fn shared_schema_names() -> Vec<String> {
+    let list = shared_schemas();
+    let raw = CString::new(list.as_str()).expect("GUC values never contain NUL");
+    unsafe {
+        // SplitIdentifierString writes into its input: give it a palloc'd copy
+        let copy = pg_sys::pstrdup(raw.as_ptr());
+        let mut names: *mut pg_sys::List = std::ptr::null_mut();
+        if !pg_sys::SplitIdentifierString(copy, b',' as std::ffi::c_char, &mut names) {
+            crate::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("stash.shared_schemas is not a valid list of schema names: {list}"),
+                "Use a search_path-style list such as 'shared, public' or '\"My Schema\", public'.",
+            );
+        }
+        let count = if names.is_null() { 0 } else { (*names).length };
+        (0..count as usize)
+            .map(|i| {
+                let cell = (*names).elements.add(i);
+                CStr::from_ptr((*cell).ptr_value as *const std::ffi::c_char)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    }
+}
+
 /// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context
 /// GUCs; reverts at the end of the (sub)transaction like any SET LOCAL.
 pub(crate) fn set_local(name: &CStr, value: &str) {
@@ -135,9 +164,11 @@ fn set(name: &CStr, value: &CStr, action: pg_sys::GucAction::Type) {
     }
 }
 
-/// Settings that hold only until [`Scope::close`], like a function's `SET` clause: inside,
-/// SET LOCAL of the same names is confined to the scope too.  If an error escapes before
-/// close, the (sub)transaction abort unwinds the scope with everything else.
+/// Settings that hold only until [`Scope::close`].  Closing unwinds the nest level the way
+/// an abort would (as PostgreSQL does after index builds and REFRESH MATERIALIZED VIEW):
+/// every setting made inside — by us, or by SQL run inside, `SET`, `SET LOCAL` and
+/// `set_config()` alike — goes back to what it was when the scope opened.  If an error
+/// escapes before close, the (sub)transaction abort unwinds the scope with everything else.
 pub(crate) struct Scope {
     level: i32,
 }
@@ -155,6 +186,6 @@ impl Scope {
     }
 
     pub(crate) fn close(self) {
-        unsafe { pg_sys::AtEOXact_GUC(true, self.level) };
+        unsafe { pg_sys::AtEOXact_GUC(false, self.level) };
     }
 }

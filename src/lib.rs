@@ -5,9 +5,11 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+mod cache;
 mod context;
 mod errors;
 mod events;
+mod executor;
 mod guc;
 mod lifecycle;
 mod migrate;
@@ -20,7 +22,7 @@ mod version;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::init();
-    context::init();
+    cache::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -4,11 +4,13 @@
 //! nothing: an error anywhere aborts the transaction (or the caller's savepoint) and
 //! leaves no schema, registry row or event behind.
 use crate::errors;
-use crate::events;
+use crate::events::{self, Action};
+use crate::executor;
 use crate::guc;
 use crate::migrate;
-use crate::registry::{self, Key, Tenant};
+use crate::registry::{self, Key, Status, Tenant};
 use crate::slug::Slug;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
@@ -37,7 +39,7 @@ fn tenant_create(
     // the same slug.  The loser waits for the winner's transaction and then finds the
     // conflict, so it fails cleanly with 23505 before touching any schema.
     let id = pgrx::Uuid::from_bytes(*uuid::Uuid::now_v7().as_bytes());
-    let inserted = registry::update(
+    let inserted = executor::update(
         "INSERT INTO stash.tenants (id, slug, name, schema_name, settings) \
          VALUES ($1, $2, coalesce($3, $2), $4::name, $5) ON CONFLICT DO NOTHING RETURNING id",
         &[
@@ -62,10 +64,10 @@ fn tenant_create(
     events::record(
         Some(id),
         Some(slug.as_str()),
-        "created",
+        Action::Created,
         json!({ "schema": schema.as_str(), "version": version }),
     );
-    registry::select(
+    executor::select(
         "SELECT t FROM stash.tenants t WHERE t.id = $1",
         &[id.into()],
         |t| {
@@ -80,7 +82,7 @@ fn tenant_create(
 /// hand someone else's tables to the tenant, and tenant_drop would later drop them.
 fn refuse_foreign_schema(slug: &Slug) {
     let schema = slug.schema();
-    let (exists, registered) = registry::select(
+    let (exists, registered) = executor::select(
         "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1::name), \
                 EXISTS (SELECT FROM stash.tenants WHERE slug = $2)",
         &[
@@ -115,17 +117,17 @@ fn lock_or_fail(slug: Option<&str>) -> Tenant {
 fn set_suspended(slug: Option<&str>, suspended: bool) {
     let tenant = lock_or_fail(slug);
     let (status, action) = if suspended {
-        ("suspended", "suspended")
+        (Status::Suspended, Action::Suspended)
     } else {
-        ("active", "resumed")
+        (Status::Active, Action::Resumed)
     };
     if tenant.suspended == suspended {
-        notice!("tenant \"{}\" is already {status}", tenant.slug);
+        notice!("tenant \"{}\" is already {}", tenant.slug, status.as_str());
         return;
     }
-    registry::update(
+    executor::update(
         "UPDATE stash.tenants SET status = $2, updated_at = now() WHERE id = $1",
-        &[tenant.id.into(), status.to_string().into()],
+        &[tenant.id.into(), status.as_str().to_string().into()],
         |_| Ok(()),
     );
     events::record(Some(tenant.id), Some(&tenant.slug), action, json!({}));
@@ -147,13 +149,43 @@ fn tenant_resume(slug: Option<&str>) {
 
 /// Drops the tenant's schema with everything in it and every row the extension keeps
 /// about the tenant; the audit log keeps one `dropped` event with id, slug, time, actor.
-#[pg_extern(volatile, parallel_unsafe)]
+/// Objects outside the schema that depend on the tenant's (a view in `public` over a
+/// tenant table, a foreign key into one) make it refuse with 2BP01, naming them, unless
+/// `force` is true: then they are dropped too, and the event lists them.
+#[pg_extern(volatile, parallel_unsafe, name = "tenant_drop")]
 #[search_path(pg_catalog, pg_temp)]
-fn tenant_drop(slug: Option<&str>) {
+fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false")) {
     // Locking the row first makes the drop wait for a running migration of the tenant.
     let tenant = lock_or_fail(slug);
+    let outside = outside_dependents(&tenant.schema);
+    if !outside.is_empty() && force != Some(true) {
+        ErrorReport::new(
+            Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            format!(
+                "cannot drop tenant \"{}\": {} object(s) outside its schema depend on it",
+                tenant.slug,
+                outside.len()
+            ),
+            "stash_tenancy",
+        )
+        .set_detail(outside.join("\n"))
+        .set_hint(format!(
+            "Drop or change those objects first, or call stash.tenant_drop('{}', force => true) to drop them with the tenant.",
+            tenant.slug
+        ))
+        .report(PgLogLevel::ERROR);
+    }
+    if !outside.is_empty() {
+        notice!(
+            "tenant_drop of \"{}\" also drops {} object(s) outside its schema: {}",
+            tenant.slug,
+            outside.len(),
+            outside.join("; ")
+        );
+    }
     // As the caller, who must own the schema (or be superuser) to destroy its data.
-    // Without the NOTICE that lists every dropped object: dropping all of them is the point.
+    // Without the NOTICE that lists every dropped object: dropping all of the tenant's
+    // objects is the point, and the ones outside were named above.
     let quiet = guc::Scope::open();
     quiet.set(c"client_min_messages", "warning");
     Spi::run(&format!(
@@ -163,12 +195,69 @@ fn tenant_drop(slug: Option<&str>) {
     .expect("DROP SCHEMA");
     quiet.close();
     events::forget(tenant.id);
-    registry::update(
+    executor::update(
         "DELETE FROM stash.tenants WHERE id = $1",
         &[tenant.id.into()],
         |_| Ok(()),
     );
-    events::record(Some(tenant.id), Some(&tenant.slug), "dropped", json!({}));
+    let detail = if outside.is_empty() {
+        json!({})
+    } else {
+        json!({ "outside_objects_dropped": outside })
+    };
+    events::record(Some(tenant.id), Some(&tenant.slug), Action::Dropped, detail);
+}
+
+/// Objects outside `schema` that depend on objects inside it, described like
+/// PostgreSQL's own DROP messages ("view public.v depends on table tenant_acme.orders").
+/// A view's dependency is its rewrite rule's: it is reported as the view.
+fn outside_dependents(schema: &str) -> Vec<String> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "WITH s AS (SELECT oid FROM pg_namespace WHERE nspname = $1::name),
+                 inside(classid, objid) AS (
+                     SELECT 'pg_class'::regclass, c.oid FROM pg_class c, s WHERE c.relnamespace = s.oid
+                     UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, s WHERE p.pronamespace = s.oid
+                     UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, s WHERE t.typnamespace = s.oid
+                     UNION ALL SELECT 'pg_collation'::regclass, o.oid FROM pg_collation o, s WHERE o.collnamespace = s.oid
+                     UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, s WHERE o.oprnamespace = s.oid),
+                 dependent AS (
+                     SELECT DISTINCT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid,
+                            CASE d.classid
+                              WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
+                              WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
+                              WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
+                              WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
+                              WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
+                              WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
+                              WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
+                              WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
+                            END AS nsp
+                       FROM pg_depend d JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.objid
+                      WHERE d.deptype IN ('n', 'a'))
+                 SELECT DISTINCT
+                        CASE WHEN x.classid = 'pg_rewrite'::regclass
+                             THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = x.objid), 0)
+                             ELSE pg_describe_object(x.classid, x.objid, x.objsubid) END
+                        || ' depends on ' || pg_describe_object(x.refclassid, x.refobjid, x.refobjsubid)
+                   FROM dependent x, s
+                  WHERE x.nsp IS DISTINCT FROM s.oid
+                  ORDER BY 1",
+                None,
+                &[schema.to_string().into()],
+            )?
+            .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .unwrap_or_else(|e| panic!("look up objects that depend on schema {schema}: {e}"))
+}
+
+/// Retired symbol: 0.1.0's `stash.tenant_drop(text)`, now `tenant_drop(text, boolean)`.
+/// Only an install script of 0.1.0 names it; see version.rs.
+#[pg_extern(sql = false)]
+fn tenant_drop() {
+    crate::version::retired("stash.tenant_drop(text)")
 }
 
 extension_sql!(
@@ -185,7 +274,7 @@ COMMENT ON VIEW stash.tenant_list IS 'Every tenant with the size of its schema.'
 
 -- Mutating functions are for administrators: GRANT EXECUTE to the roles that manage tenants.
 REVOKE EXECUTE ON FUNCTION stash.tenant_create(text, text, jsonb) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION stash.tenant_drop(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_drop(text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_suspend(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_resume(text) FROM PUBLIC;
 "#,
@@ -193,7 +282,7 @@ REVOKE EXECUTE ON FUNCTION stash.tenant_resume(text) FROM PUBLIC;
     requires = [
         "registry",
         tenant_create,
-        tenant_drop,
+        tenant_drop_checked,
         tenant_suspend,
         tenant_resume
     ]

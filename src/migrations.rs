@@ -2,7 +2,8 @@
 //! shared schema has applied (`stash.ledger`), and the last failure per tenant
 //! (`stash.migration_failures`).  The engine that applies them is migrate.rs.
 use crate::errors;
-use crate::registry;
+use crate::executor;
+use crate::migrate::engine::Scope;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -36,7 +37,9 @@ CREATE TABLE stash.migration_failures (
     version   bigint      NOT NULL,
     sqlstate  text        NOT NULL,
     message   text        NOT NULL,
-    at        timestamptz NOT NULL DEFAULT clock_timestamp()
+    at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    detail    text,
+    hint      text
 );
 COMMENT ON TABLE stash.migration_failures IS 'The last failed migration of each tenant (tenant_id NULL: the shared schema), until it succeeds.';
 
@@ -67,8 +70,6 @@ COMMENT ON VIEW stash.tenant_status IS 'Where every tenant is: current and lates
     name = "migrations",
     requires = ["registry"]
 );
-
-pub(crate) const SCOPES: [&str; 2] = ["tenant", "shared"];
 
 /// Registers a migration.  Idempotent: the same version with the same content is a no-op;
 /// different content under an existing version is refused, because tenants that applied
@@ -107,14 +108,14 @@ fn migration_add(
         )
     });
     let scope = scope.unwrap_or("tenant");
-    if !SCOPES.contains(&scope) {
+    if !Scope::ALL.iter().any(|s| s.as_str() == scope) {
         errors::raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("migration scope must be 'tenant' or 'shared', not '{scope}'"),
             "'tenant' migrations run in every tenant schema; 'shared' ones once, in the first schema of stash.shared_schemas.",
         );
     }
-    let existing = registry::select(
+    let existing = executor::select(
         "SELECT m.name = $2 AND m.up_sql = $3 AND m.down_sql IS NOT DISTINCT FROM $4 AND m.scope = $5,
                 (SELECT count(*) FROM stash.ledger l WHERE l.version = m.version)
            FROM stash.migrations m WHERE m.version = $1",
@@ -143,7 +144,7 @@ fn migration_add(
             ),
             "Applied migrations cannot be edited: register the change as a new, higher version.",
         ),
-        None => registry::update(
+        None => executor::update(
             "INSERT INTO stash.migrations (version, name, scope, up_sql, down_sql, checksum)
              VALUES ($1, $2, $5, $3, $4, encode(sha256(convert_to($3, 'UTF8')), 'hex'))",
             &[
@@ -164,7 +165,7 @@ fn migration_add(
 fn migration_remove(version: Option<i64>) {
     let version =
         version.unwrap_or_else(|| errors::null_argument("version", "the version to remove"));
-    let applied = registry::select(
+    let applied = executor::select(
         "SELECT (SELECT count(*) FROM stash.ledger WHERE version = $1),
                 EXISTS (SELECT FROM stash.migrations WHERE version = $1)",
         &[version.into()],
@@ -181,7 +182,7 @@ fn migration_remove(version: Option<i64>) {
             format!("migration {version} is applied in {n} place(s) and cannot be removed"),
             "Roll it back first with stash.tenant_migrate(NULL, <lower version>) or stash.shared_migrate(<lower version>).",
         ),
-        _ => registry::update(
+        _ => executor::update(
             "DELETE FROM stash.migrations WHERE version = $1",
             &[version.into()],
             |_| Ok(()),

@@ -6,12 +6,26 @@ use pgrx::pg_sys::panic::CaughtError;
 use pgrx::PgTryBuilder;
 use std::panic::AssertUnwindSafe;
 
-/// An error caught inside a subtransaction.
+/// An error caught inside a subtransaction, with everything PostgreSQL said about it.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
-    pub code: i32,
     pub sqlstate: String,
     pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// `message (SQLSTATE xxxxx)`, then DETAIL and HINT lines when there are any.
+    pub(crate) fn describe(&self) -> String {
+        let mut text = format!("{} (SQLSTATE {})", self.message, self.sqlstate);
+        for (label, part) in [("DETAIL", &self.detail), ("HINT", &self.hint)] {
+            if let Some(part) = part {
+                text.push_str(&format!("\n{label}: {part}"));
+            }
+        }
+        text
+    }
 }
 
 /// How a subtransaction ends when the closure succeeds.
@@ -23,8 +37,17 @@ pub(crate) enum OnSuccess {
 }
 
 /// Runs `f` in a subtransaction.  A cancel or a shutdown request is never swallowed: the
-/// subtransaction is rolled back and the error goes on up, ending the whole command.
+/// subtransaction is rolled back and the error goes on up, ending the whole command —
+/// unless `keep` claims it (a timeout the caller set itself, say).
 pub(crate) fn run<R>(on_success: OnSuccess, f: impl FnOnce() -> R) -> Result<R, Failure> {
+    run_keeping(on_success, |_| false, f)
+}
+
+pub(crate) fn run_keeping<R>(
+    on_success: OnSuccess,
+    keep: impl FnOnce(&Failure) -> bool,
+    f: impl FnOnce() -> R,
+) -> Result<R, Failure> {
     unsafe {
         let context = pg_sys::CurrentMemoryContext;
         let owner = pg_sys::CurrentResourceOwner;
@@ -36,6 +59,7 @@ pub(crate) fn run<R>(on_success: OnSuccess, f: impl FnOnce() -> R) -> Result<R, 
         pg_sys::MemoryContextSwitchTo(context);
 
         let mut f = Some(f);
+        let keep = AssertUnwindSafe(std::cell::Cell::new(Some(keep)));
         PgTryBuilder::new(AssertUnwindSafe(|| {
             let value = (f.take().expect("called once"))();
             match on_success {
@@ -50,7 +74,8 @@ pub(crate) fn run<R>(on_success: OnSuccess, f: impl FnOnce() -> R) -> Result<R, 
             pg_sys::RollbackAndReleaseCurrentSubTransaction();
             restore();
             let failure = describe(&error);
-            if failure.sqlstate.starts_with("57") {
+            let kept = keep.take().is_some_and(|keep| keep(&failure));
+            if failure.sqlstate.starts_with("57") && !kept {
                 error.rethrow();
             }
             Err(failure)
@@ -66,9 +91,10 @@ fn describe(error: &CaughtError) -> Failure {
         | CaughtError::RustPanic {
             ereport: report, ..
         } => Failure {
-            code: report.sql_error_code() as i32,
             sqlstate: sqlstate(report.sql_error_code() as i32),
             message: report.message().to_string(),
+            detail: report.detail().map(str::to_string),
+            hint: report.hint().map(str::to_string),
         },
     }
 }

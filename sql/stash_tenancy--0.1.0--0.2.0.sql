@@ -1,0 +1,182 @@
+-- stash_tenancy 0.1.0 -> 0.2.0.  Run by ALTER EXTENSION stash_tenancy UPDATE; every change
+-- of the 0.2.0 schema reaches existing databases through this file, and the upgrade test
+-- (tests/integration/test_upgrade.py) fails when it misses one.  Once 0.2.0 is released
+-- this file is frozen (sql/RELEASED.sha256).
+\echo Use "ALTER EXTENSION stash_tenancy UPDATE" to load this file. \quit
+
+-- stash.version() reports the loaded library, which changes when a new one is installed:
+-- STABLE, not IMMUTABLE (an IMMUTABLE call may be folded into a plan or an index).
+ALTER FUNCTION stash.version() STABLE;
+
+-- Internal helper: GRANTs an administrator gave on a function that this update replaces
+-- with a new signature are given on the replacement too.
+CREATE FUNCTION stash._upgrade_copy_grants(old regprocedure, new regprocedure) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    g record;
+    kind text := CASE (SELECT prokind FROM pg_proc WHERE oid = new) WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END;
+BEGIN
+    FOR g IN SELECT a.grantee, a.is_grantable
+               FROM pg_proc p, aclexplode(p.proacl) a
+              WHERE p.oid = old AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner LOOP
+        EXECUTE format('GRANT EXECUTE ON %s %s TO %s%s', kind, new,
+                       CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END $$;
+
+-- ---- migrations: failures keep the error's DETAIL and HINT ---------------------------------
+ALTER TABLE stash.migration_failures ADD COLUMN detail text, ADD COLUMN hint text;
+
+-- ---- cache invalidation fires under session_replication_role = replica too ------------------
+ALTER TABLE stash.tenants ENABLE ALWAYS TRIGGER tenants_invalidate;
+
+-- ---- tenant_drop(slug, force): refuses to drop objects outside the tenant unless forced -----
+CREATE FUNCTION stash.tenant_drop(
+	"slug" TEXT,
+	"force" bool DEFAULT false
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_drop_checked_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_drop(text, boolean) FROM PUBLIC;
+SELECT stash._upgrade_copy_grants('stash.tenant_drop(text)', 'stash.tenant_drop(text, boolean)');
+DROP FUNCTION stash.tenant_drop(text);
+
+-- ---- migrate_all: brakes (max_failures, timeouts, canary), honest final counts ------------
+-- Its helpers are internal now (leading underscore), with new signatures.
+CREATE FUNCTION stash."_migrate_all_next"(
+	"target_version" bigint,
+	"after_slug" TEXT,
+	"skip" TEXT[],
+	"lock_timeout_ms" bigint,
+	"statement_timeout_ms" bigint
+) RETURNS TABLE (
+	"slug" TEXT,
+	"from_version" bigint,
+	"to_version" bigint,
+	"applied" INT,
+	"status" TEXT,
+	"error" TEXT,
+	"sqlstate" TEXT
+)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'migrate_all_claim_wrapper';
+CREATE FUNCTION stash."_migrate_all_pending"(
+	"target_version" bigint
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'migrate_all_pending_wrapper';
+-- The old procedure steps aside (a CALL stash.migrate_all() would be ambiguous between
+-- the two) until its grants are copied to the new one.
+ALTER PROCEDURE stash.migrate_all(bigint) RENAME TO _migrate_all_0_1_0;
+CREATE PROCEDURE stash.migrate_all(
+    target_version    bigint   DEFAULT NULL,
+    max_failures      bigint   DEFAULT NULL,
+    lock_timeout      interval DEFAULT NULL,
+    statement_timeout interval DEFAULT NULL,
+    canary            bigint   DEFAULT NULL)
+LANGUAGE plpgsql AS $proc$
+-- No SET search_path here: a procedure with a SET clause cannot COMMIT.  Everything is
+-- schema-qualified instead, operators included.  Every transaction of the run is READ
+-- COMMITTED whatever the session's default: each tenant's migration must see what the
+-- sessions before it committed.
+DECLARE
+    lock_ms   bigint := (pg_catalog.date_part('epoch', lock_timeout) OPERATOR(pg_catalog.*) 1000)::bigint;
+    stmt_ms   bigint := (pg_catalog.date_part('epoch', statement_timeout) OPERATOR(pg_catalog.*) 1000)::bigint;
+    total     bigint;
+    done      bigint := 0;
+    failed    bigint := 0;
+    timeouts  bigint := 0;
+    pending   bigint;
+    r         record;
+    last      text := '';
+    skip      text[] := '{}';
+    pass      int := 1;
+    stopped   text;
+    reported  timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+    IF max_failures OPERATOR(pg_catalog.<) 1 OR canary OPERATOR(pg_catalog.<) 1
+       OR lock_ms OPERATOR(pg_catalog.<=) 0 OR stmt_ms OPERATOR(pg_catalog.<=) 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'stash.migrate_all: max_failures and canary must be at least 1, and the timeouts longer than 0',
+            HINT = 'Leave a brake NULL (the default) to go without it.';
+    END IF;
+    total := stash._migrate_all_pending(target_version);
+    RAISE NOTICE 'stash.migrate_all: % tenant(s) to migrate', total;
+    COMMIT;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+    LOOP
+        SELECT * INTO r FROM stash._migrate_all_next(target_version, last, skip, lock_ms, stmt_ms);
+        IF NOT FOUND THEN
+            -- Second and last pass: tenants that timed out, and tenants another session
+            -- held locked (SKIP LOCKED passed them by), get one more try.
+            EXIT WHEN pass OPERATOR(pg_catalog.=) 2;
+            pass := 2;
+            last := '';
+            COMMIT;
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+            CONTINUE;
+        END IF;
+        COMMIT;   -- one tenant per transaction: bounded locks, resumable, parallel-safe
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+        last := r.slug;
+        done := done OPERATOR(pg_catalog.+) 1;   -- tenants that turned out up to date are not returned
+        IF r.status OPERATOR(pg_catalog.<>) 'ok' THEN
+            IF pass OPERATOR(pg_catalog.=) 1 AND r.sqlstate OPERATOR(pg_catalog.=) ANY ('{55P03,57014}') THEN
+                timeouts := timeouts OPERATOR(pg_catalog.+) 1;
+                RAISE WARNING 'stash.migrate_all: tenant % timed out, will retry at the end: %', r.slug, r.error;
+            ELSE
+                failed := failed OPERATOR(pg_catalog.+) 1;
+                skip := skip OPERATOR(pg_catalog.||) r.slug;   -- failed for good in this run
+                RAISE WARNING 'stash.migrate_all: tenant % %: %', r.slug, r.status, r.error;
+            END IF;
+        END IF;
+        IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) reported OPERATOR(pg_catalog.>) interval '1 second'
+           OR total OPERATOR(pg_catalog.<=) 20 THEN
+            RAISE NOTICE 'stash.migrate_all: %/% done, % failed (last: % %)',
+                done, total, failed, r.slug, r.status;
+            reported := pg_catalog.clock_timestamp();
+        END IF;
+        IF max_failures IS NOT NULL
+           AND failed OPERATOR(pg_catalog.+) timeouts OPERATOR(pg_catalog.>=) max_failures THEN
+            stopped := pg_catalog.format('stopped after %s failed tenant(s) (max_failures => %s)',
+                                         failed OPERATOR(pg_catalog.+) timeouts, max_failures);
+            EXIT;
+        END IF;
+        IF canary IS NOT NULL AND pass OPERATOR(pg_catalog.=) 1 AND done OPERATOR(pg_catalog.>=) canary THEN
+            stopped := pg_catalog.format('canary: stopped after %s tenant(s)', done);
+            EXIT;
+        END IF;
+    END LOOP;
+    -- Count again: what another session held the whole time, or what failed, still needs work.
+    pending := stash._migrate_all_pending(target_version);
+    IF pending OPERATOR(pg_catalog.>) 0 AND stopped IS NULL THEN
+        RAISE WARNING 'stash.migrate_all: % tenant(s) still need work', pending
+            USING HINT = 'SELECT slug, pending, last_error FROM stash.tenant_status WHERE pending > 0 OR last_error IS NOT NULL; then CALL stash.migrate_all() again.';
+    END IF;
+    RAISE NOTICE 'stash.migrate_all: %, % tenant(s) migrated by this session, % failed, % still pending%',
+        COALESCE(stopped, 'finished'),
+        done OPERATOR(pg_catalog.-) failed OPERATOR(pg_catalog.-) timeouts,
+        failed, pending,
+        CASE WHEN stopped IS NULL THEN ''
+             ELSE '; CALL stash.migrate_all() again to continue with the rest' END;
+END
+$proc$;
+REVOKE EXECUTE ON PROCEDURE stash.migrate_all(bigint, bigint, interval, interval, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash._migrate_all_pending(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION stash._migrate_all_pending(bigint) IS 'Internal to stash.migrate_all(); not an API.';
+COMMENT ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint) IS 'Internal to stash.migrate_all(); not an API.';
+SELECT stash._upgrade_copy_grants('stash._migrate_all_0_1_0(bigint)',
+                                  'stash.migrate_all(bigint, bigint, interval, interval, bigint)');
+DROP PROCEDURE stash._migrate_all_0_1_0(bigint);
+DROP FUNCTION stash.migrate_all_pending(bigint);
+DROP FUNCTION stash.migrate_all_next(bigint, text);
+
+DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -1,0 +1,237 @@
+//! Per-backend caches of the registry, and their invalidation.
+//!
+//! Two caches: the tenants `tenant_enter` has looked up ([`lookup`]), and the owner and
+//! relid of `stash.tenants` ([`registry_owner`]).  Any write to `stash.tenants` fires a
+//! statement trigger that queues a relcache invalidation of the table (transactional:
+//! sent at commit, applied locally at command end and undone locally at abort); the
+//! relcache callback then marks both caches stale.  A lookup first drains the
+//! invalidation queue, so a suspend or drop committed by another session is seen by the
+//! very next tenant_enter anywhere — on a hot standby too, where invalidations arrive
+//! through WAL.
+//!
+//! The callback only bumps a counter (a `Cell`): it runs inside PostgreSQL's invalidation
+//! processing, which can happen during almost any catalog access, so it must never need
+//! a borrow that the interrupted code might hold.
+use crate::guc;
+use crate::registry::{self, Key, Tenant};
+use pgrx::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::rc::Rc;
+
+/// Beyond this many entries the cache is simply emptied: a backend that has visited this
+/// many tenants is rare, and refilling costs one indexed lookup per tenant.
+const CACHE_LIMIT: usize = 100_000;
+
+/// A registry row in the form tenant_enter consumes it: the values it SETs are built once
+/// per backend and tenant, not on every call (formatting the uuid and quoting the schema
+/// were a measurable part of a call; see BENCHMARKS.md).
+pub(crate) struct Entry {
+    pub slug: CString,
+    pub id_text: CString,
+    quoted_schema: String,
+    pub suspended: bool,
+    /// The tenant's search_path and the `stash.shared_schemas` value it was built from.
+    path: RefCell<Option<(CString, CString)>>,
+}
+
+impl Entry {
+    fn new(tenant: &Tenant) -> Entry {
+        Entry {
+            slug: CString::new(tenant.slug.as_str()).expect("slugs have no NUL"),
+            id_text: CString::new(tenant.id.to_string()).expect("uuids have no NUL"),
+            quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
+            suspended: tenant.suspended,
+            path: RefCell::new(None),
+        }
+    }
+
+    pub(crate) fn slug(&self) -> &str {
+        self.slug.to_str().expect("slugs are ASCII")
+    }
+
+    /// Calls `f` with the tenant's search_path under the current `stash.shared_schemas`.
+    pub(crate) fn with_search_path<R>(&self, f: impl FnOnce(&CStr) -> R) -> R {
+        let shared = guc::shared_schemas_cstr();
+        let mut memo = self.path.borrow_mut();
+        if memo
+            .as_ref()
+            .is_none_or(|(built_from, _)| built_from.as_c_str() != shared)
+        {
+            let path = guc::search_path(&self.quoted_schema, &shared.to_string_lossy());
+            *memo = Some((
+                shared.to_owned(),
+                CString::new(path).expect("GUC values never contain NUL"),
+            ));
+        }
+        f(&memo.as_ref().expect("just built").1)
+    }
+}
+
+#[derive(Default)]
+struct Tenants {
+    by_slug: HashMap<String, Rc<Entry>>,
+    by_id: HashMap<[u8; 16], Rc<Entry>>,
+    /// The invalidation generation these entries are valid for.
+    generation: u64,
+}
+
+thread_local! {
+    static TENANTS: RefCell<Tenants> = RefCell::new(Tenants::default());
+    /// The registry's owner and relid, and the generation they were read in.
+    static IDENTITY: Cell<Option<(pg_sys::Oid, pg_sys::Oid, u64)>> = const { Cell::new(None) };
+    /// Bumped by every invalidation that concerns the registry.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    /// The registry's relid, once known: the callback ignores other tables' invalidations
+    /// (every tenant's DDL sends some) instead of dropping the caches for each tenant of
+    /// a fleet migration.  Survives invalidations: a table's oid never changes.
+    static REGISTRY_RELID: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
+}
+
+pub(crate) fn init() {
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0),
+        )
+    };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    // InvalidOid means "everything" (e.g. after an invalidation queue overflow).  Unknown
+    // relid: nothing is cached yet, but a lookup may be racing this message.
+    if relid == pg_sys::InvalidOid || REGISTRY_RELID.get().is_none_or(|r| r == relid) {
+        GENERATION.set(GENERATION.get() + 1);
+    }
+}
+
+/// Statement trigger on stash.tenants: any change queues the invalidation that empties
+/// every backend's cache once the change commits.
+#[pg_trigger]
+fn tenants_invalidate<'a>(
+    trigger: &'a pgrx::PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, pgrx::PgTriggerError> {
+    let relid = trigger.relation()?.oid();
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    Ok(None)
+}
+
+extension_sql!(
+    r#"
+CREATE TRIGGER tenants_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stash.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION stash.tenants_invalidate();
+-- Also under session_replication_role = replica (logical replication apply, pg_restore
+-- --disable-triggers, hand-made fixes): a registry change that skipped it would leave
+-- stale tenants in every backend's cache.
+ALTER TABLE stash.tenants ENABLE ALWAYS TRIGGER tenants_invalidate;
+REVOKE ALL ON FUNCTION stash.tenants_invalidate() FROM PUBLIC;
+"#,
+    name = "tenants_invalidate_trigger",
+    requires = ["registry", tenants_invalidate]
+);
+
+/// The owner of `stash.tenants`, cached per backend.
+pub(crate) fn registry_owner() -> pg_sys::Oid {
+    let generation = GENERATION.get();
+    if let Some((owner, _, seen)) = IDENTITY.get() {
+        if seen == generation {
+            return owner;
+        }
+    }
+    let (owner, relid) = read_identity();
+    REGISTRY_RELID.set(Some(relid));
+    IDENTITY.set(Some((owner, relid, generation)));
+    owner
+}
+
+fn read_identity() -> (pg_sys::Oid, pg_sys::Oid) {
+    // pg_class is readable by everyone, so this lookup needs no privilege switch.  A
+    // read-only SPI call: Spi::get_one would assign an xid, which a hot standby refuses.
+    Spi::connect(|client| {
+        let row = client
+            .select(
+                "SELECT relowner, oid FROM pg_catalog.pg_class \
+                 WHERE oid OPERATOR(pg_catalog.=) 'stash.tenants'::pg_catalog.regclass",
+                Some(1),
+                &[],
+            )?
+            .first();
+        Ok::<_, pgrx::spi::SpiError>((
+            row.get::<pg_sys::Oid>(1)?
+                .expect("stash.tenants has an owner"),
+            row.get::<pg_sys::Oid>(2)?
+                .expect("stash.tenants has an oid"),
+        ))
+    })
+    .expect("look up the owner of stash.tenants")
+}
+
+/// The tenant for `key`, from the cache or the registry; None if there is no such tenant.
+pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
+    unsafe { pg_sys::AcceptInvalidationMessages() };
+    let generation = GENERATION.get();
+    let hit = TENANTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.generation != generation {
+            c.by_slug.clear();
+            c.by_id.clear();
+            c.generation = generation;
+            return None;
+        }
+        match key {
+            Key::Slug(s) => c.by_slug.get(*s).cloned(),
+            Key::Id(id) => c.by_id.get(id.as_bytes()).cloned(),
+        }
+    });
+    if hit.is_some() {
+        return hit;
+    }
+    let tenant = find_latest(key)?;
+    let entry = Rc::new(Entry::new(&tenant));
+    // Under REPEATABLE READ / SERIALIZABLE, SPI may read with the transaction's older
+    // snapshot (once the transaction has written), so what it saw is not safe to keep.
+    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+        return Some(entry);
+    }
+    TENANTS.with(|c| {
+        let mut c = c.borrow_mut();
+        // An invalidation that arrived during the read may cover what it returned.
+        if c.generation != GENERATION.get() {
+            return;
+        }
+        if c.by_slug.len() >= CACHE_LIMIT {
+            c.by_slug.clear();
+            c.by_id.clear();
+        }
+        c.by_slug.insert(tenant.slug, entry.clone());
+        c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
+    });
+    Some(entry)
+}
+
+/// Reads the tenant with the latest snapshot, not the statement's: it sees every change
+/// whose invalidation we have just consumed, so what we cache is never older than the
+/// cache's promise.
+fn find_latest(key: &Key) -> Option<Tenant> {
+    /// Pops the snapshot pushed below, also when the read raises.  On an error SPI may
+    /// have left its own snapshots above ours; those belong to the abort that is coming,
+    /// which clears the whole stack, so only ours is popped, and only if it is on top.
+    struct Pop(*mut pg_sys::SnapshotData);
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            unsafe {
+                if pg_sys::ActiveSnapshotSet() && pg_sys::GetActiveSnapshot() == self.0 {
+                    pg_sys::PopActiveSnapshot();
+                }
+            }
+        }
+    }
+    let _pop = unsafe {
+        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
+        Pop(pg_sys::GetActiveSnapshot())
+    };
+    registry::find(key)
+}

@@ -1,0 +1,145 @@
+//! The privileged statement executor: every read and write of the extension's own tables
+//! (registry, events, catalog, ledger) goes through [`select`] / [`update`], which run one
+//! statement as the owner of `stash.tenants`, from a plan kept per backend.
+//!
+//! Why as the owner: granting EXECUTE on `stash.tenant_create` should be all it takes to
+//! let a role create tenants, without also handing it write access to the registry (which
+//! would let it forge rows).  So these statements switch to the owner for the duration of
+//! one statement, the way SECURITY DEFINER would, while the DDL on tenant schemas runs
+//! as the tenant schema's owner (see migrate/engine.rs).
+use crate::cache;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::PgOid;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Runs `f` with `role` as the current user and `extra` added to the security context,
+/// restoring the caller afterwards, also when `f` raises (the guard's Drop runs during
+/// unwinding; a PostgreSQL-level abort restores it too).
+pub(crate) fn as_role<R>(role: pg_sys::Oid, extra: u32, f: impl FnOnce() -> R) -> R {
+    struct Restore(pg_sys::Oid, i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) };
+        }
+    }
+    let (mut uid, mut ctx) = (pg_sys::InvalidOid, 0i32);
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut uid, &mut ctx) };
+    let _restore = Restore(uid, ctx);
+    let extra = (pg_sys::SECURITY_LOCAL_USERID_CHANGE | extra) as i32;
+    unsafe { pg_sys::SetUserIdAndSecContext(role, ctx | extra) };
+    f()
+}
+
+/// Runs `f` as the owner of `stash.tenants`.
+pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
+    // Every read or write of the extension's tables comes through here: the one place
+    // to refuse running this library against another version's schema.
+    crate::version::check();
+    as_role(cache::registry_owner(), 0, f)
+}
+
+thread_local! {
+    /// Plans of the registry statements, prepared once per backend and kept (SPI_keepplan):
+    /// the same few statements run for every tenant of a fleet migration, and parsing and
+    /// planning them each time cost more than running them.  PostgreSQL's plan cache
+    /// re-plans them by itself when the tables they use change.
+    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+}
+
+fn plan(
+    client: &SpiClient,
+    sql: &str,
+    args: &[DatumWithOid],
+    mutating: bool,
+) -> SpiResult<Rc<OwnedPreparedStatement>> {
+    if let Some(plan) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
+        return Ok(plan);
+    }
+    let oids: Vec<PgOid> = args.iter().map(|a| PgOid::from(a.oid())).collect();
+    let prepared = if mutating {
+        client.prepare_mut(sql, &oids)?
+    } else {
+        client.prepare(sql, &oids)?
+    };
+    let plan = Rc::new(prepared.keep());
+    PLANS.with(|p| p.borrow_mut().insert(sql.to_string(), plan.clone()));
+    Ok(plan)
+}
+
+/// One SQL statement against the extension's tables, as their owner.  `sql` must be one
+/// of a fixed set of statements (its plan is kept per backend); values go in `args`.
+pub(crate) fn select<R>(
+    sql: &str,
+    args: &[DatumWithOid],
+    f: impl FnOnce(SpiTupleTable) -> SpiResult<R>,
+) -> R {
+    as_owner(|| {
+        Spi::connect(|client| {
+            let plan = plan(client, sql, args, false)?;
+            f(client.select(&*plan, None, args)?)
+        })
+    })
+    .unwrap_or_else(|e| panic!("registry query failed: {e}"))
+}
+
+/// Like [`select`], for statements that write.
+pub(crate) fn update<R>(
+    sql: &str,
+    args: &[DatumWithOid],
+    f: impl FnOnce(SpiTupleTable) -> SpiResult<R>,
+) -> R {
+    as_owner(|| {
+        Spi::connect_mut(|client| {
+            let plan = plan(client, sql, args, true)?;
+            f(client.update(&*plan, None, args)?)
+        })
+    })
+    .unwrap_or_else(|e| panic!("registry update failed: {e}"))
+}
+
+/// Runs `sql` (one text column, one row; `$1` is a uuid or NULL) as the owner of
+/// stash.tenants with the **latest** snapshot instead of the transaction's, and returns
+/// the text.  Under REPEATABLE READ a statement otherwise sees the transaction's snapshot,
+/// which the migration engine must be able to compare against the present.  Rare (only
+/// REPEATABLE READ and SERIALIZABLE callers), so it prepares a one-off plan.
+pub(crate) fn text_at_latest_snapshot(sql: &str, arg: Option<pgrx::Uuid>) -> Option<String> {
+    let sql = std::ffi::CString::new(sql).expect("SQL has no NUL");
+    as_owner(|| {
+        Spi::connect(|_client| unsafe {
+            let mut types = [pg_sys::UUIDOID];
+            let plan = pg_sys::SPI_prepare(sql.as_ptr(), 1, types.as_mut_ptr());
+            assert!(!plan.is_null(), "SPI_prepare failed");
+            let mut values = [arg.into_datum().unwrap_or(pg_sys::Datum::from(0))];
+            let mut nulls = [if arg.is_some() { b' ' } else { b'n' } as std::ffi::c_char];
+            let rc = pg_sys::SPI_execute_snapshot(
+                plan,
+                values.as_mut_ptr(),
+                nulls.as_mut_ptr(),
+                pg_sys::GetLatestSnapshot(),
+                std::ptr::null_mut(),
+                true,
+                false,
+                1,
+            );
+            assert_eq!(rc, pg_sys::SPI_OK_SELECT as i32, "SPI_execute_snapshot");
+            let table = pg_sys::SPI_tuptable;
+            let text = if pg_sys::SPI_processed == 0 {
+                None
+            } else {
+                let value = pg_sys::SPI_getvalue(*(*table).vals, (*table).tupdesc, 1);
+                (!value.is_null()).then(|| {
+                    std::ffi::CStr::from_ptr(value)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+            };
+            pg_sys::SPI_freeplan(plan);
+            Ok::<_, pgrx::spi::SpiError>(text)
+        })
+    })
+    .expect("read at the latest snapshot")
+}

@@ -1,0 +1,675 @@
+//! The migration engine: plans and applies migrations for one target — a tenant's
+//! schema, or the shared schema — and reports what happened.  The SQL functions that
+//! drive it are in api.rs (one tenant, the shared schema) and fleet.rs (migrate_all).
+//!
+//! How one step (one version, up or down) runs, everywhere:
+//! * as the owner of the target schema, inside a SECURITY_RESTRICTED_OPERATION, the way
+//!   PostgreSQL runs index expressions and REFRESH MATERIALIZED VIEW: whatever the
+//!   migration creates belongs to the schema owner whoever ran it, and a function an
+//!   application planted in the schema runs with the owner's rights, never a superuser's.
+//!   The caller must have the owner's privileges (42501 otherwise);
+//! * in a GUC nest level that is unwound after the step as if it had aborted: a `SET`,
+//!   `SET LOCAL` or `set_config()` in a migration (pg_dump output starts with a dozen)
+//!   ends with its step and never reaches the caller's session;
+//! * with search_path = the target schema, then `stash.shared_schemas`.
+//!
+//! Failure isolation: tenant_migrate, migrate_all and shared_migrate run each step in a
+//! subtransaction; a failing one is rolled back alone, the versions before it stay, the
+//! failure is recorded (stash.migration_failures + a `migration_failed` event, with the
+//! error's DETAIL and HINT) and the caller goes on with the next tenant.  Provisioning
+//! (tenant_create) uses no subtransactions: any failure fails the whole create, and an
+//! error context line names the version.
+//!
+//! Concurrency: the caller holds the target's lock (the tenant's registry row FOR
+//! UPDATE; an advisory lock for the shared schema) while it is migrated.  What the engine
+//! then reads of the ledger must include what a migration that held the lock before us
+//! committed; under READ COMMITTED every statement sees it, under REPEATABLE READ or
+//! SERIALIZABLE the transaction's snapshot may predate it, which [`require_fresh_snapshot`]
+//! detects (40001, like PostgreSQL's own "could not serialize access").
+use crate::errors;
+use crate::events::{self, Action};
+use crate::executor;
+use crate::guc;
+use crate::subxact::{self, Failure, OnSuccess};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode as Code;
+use serde_json::json;
+use std::ffi::{c_int, CStr};
+use std::time::Instant;
+
+/// What a migration applies to; `as_str` is the text of `stash.migrations.scope`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Tenant,
+    Shared,
+}
+
+impl Scope {
+    pub(crate) const ALL: [Scope; 2] = [Scope::Tenant, Scope::Shared];
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Scope::Tenant => "tenant",
+            Scope::Shared => "shared",
+        }
+    }
+}
+
+/// How a target's migration ended; `as_str` is the `status` column of the reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    UpToDate,
+    Ok,
+    Failed,
+    ChecksumMismatch,
+}
+
+impl Outcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::UpToDate => "up_to_date",
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::ChecksumMismatch => "checksum_mismatch",
+        }
+    }
+}
+
+/// Per-step limits of a fleet run (CALL stash.migrate_all(lock_timeout => …, …)).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Limits {
+    pub lock_timeout_ms: Option<i64>,
+    pub statement_timeout_ms: Option<i64>,
+}
+
+/// Where migrations are applied: a tenant's schema, or the shared schema.
+pub(crate) struct Target {
+    tenant_id: Option<pgrx::Uuid>,
+    /// The tenant slug, or the shared schema's name.
+    label: String,
+    schema: String,
+    search_path: String,
+    scope: Scope,
+    /// The role steps run as.
+    owner: pg_sys::Oid,
+}
+
+impl Target {
+    pub(crate) fn tenant(id: pgrx::Uuid, slug: &str, schema: &str) -> Target {
+        Target {
+            tenant_id: Some(id),
+            label: slug.to_string(),
+            schema: schema.to_string(),
+            search_path: guc::tenant_search_path(schema),
+            scope: Scope::Tenant,
+            owner: schema_owner(schema, slug),
+        }
+    }
+
+    /// The shared schema `schema`, first of `search_path` (stash.shared_schemas).
+    pub(crate) fn shared(schema: &str, search_path: String) -> Target {
+        Target {
+            tenant_id: None,
+            label: schema.to_string(),
+            schema: schema.to_string(),
+            search_path,
+            scope: Scope::Shared,
+            owner: schema_owner(schema, schema),
+        }
+    }
+
+    /// `l.tenant_id` predicate for this target; `$1` is always the tenant id (or NULL).
+    fn ledger_predicate(&self) -> &'static str {
+        match self.tenant_id {
+            Some(_) => "l.tenant_id = $1",
+            None => "l.tenant_id IS NULL AND $1::uuid IS NULL",
+        }
+    }
+
+    fn slug(&self) -> Option<&str> {
+        self.tenant_id.map(|_| self.label.as_str())
+    }
+
+    fn what(&self) -> String {
+        match self.scope {
+            Scope::Tenant => format!("tenant \"{}\"", self.label),
+            Scope::Shared => format!("shared schema \"{}\"", self.label),
+        }
+    }
+}
+
+/// The owner of `schema`, whom steps run as.  `public` belongs to pg_database_owner
+/// (PostgreSQL 15+), a role that stands for the database's owner: steps then run as the
+/// database's owner, so what they create has a real owner.
+fn schema_owner(schema: &str, what: &str) -> pg_sys::Oid {
+    let owner = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT CASE n.nspowner WHEN 'pg_database_owner'::pg_catalog.regrole
+                             THEN d.datdba ELSE n.nspowner END
+                   FROM pg_catalog.pg_namespace n, pg_catalog.pg_database d
+                  WHERE n.nspname OPERATOR(pg_catalog.=) $1
+                    AND d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+                Some(1),
+                &[schema.to_string().into()],
+            )?
+            .first()
+            .get_one::<pg_sys::Oid>()
+    })
+    .unwrap_or_else(|e| panic!("look up the owner of schema {schema}: {e}"));
+    owner.unwrap_or_else(|| {
+        errors::raise(
+            Code::ERRCODE_INVALID_SCHEMA_NAME,
+            format!("schema \"{schema}\" of {what} does not exist"),
+            "Someone dropped it outside stash_tenancy: drop the tenant with stash.tenant_drop(slug) \
+             and create it again, or restore the schema from a backup.",
+        )
+    })
+}
+
+/// 42501 unless the current user has the privileges of the role the steps run as:
+/// running a migration means acting as the schema's owner.
+fn require_owner_privileges(target: &Target) {
+    let me = unsafe { pg_sys::GetUserId() };
+    if unsafe { pg_sys::has_privs_of_role(me, target.owner) } {
+        return;
+    }
+    let name = |oid: pg_sys::Oid| unsafe {
+        let name = pg_sys::GetUserNameFromId(oid, true);
+        if name.is_null() {
+            oid.to_u32().to_string()
+        } else {
+            CStr::from_ptr(name).to_string_lossy().into_owned()
+        }
+    };
+    let (me, owner) = (name(me), name(target.owner));
+    errors::raise(
+        Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!(
+            "permission denied to migrate {}: its migrations run as role \"{owner}\", the owner of schema \"{}\"",
+            target.what(),
+            target.schema
+        ),
+        &format!(
+            "Migrations run as the schema's owner. Run them as \"{owner}\" or a superuser, or GRANT \"{owner}\" TO \"{me}\"."
+        ),
+    )
+}
+
+enum Direction {
+    Up,
+    Down,
+}
+
+struct Step {
+    version: i64,
+    name: String,
+    sql: Option<String>,
+    checksum: String,
+    direction: Direction,
+}
+
+/// One row of tenant_migrate's result.
+pub(crate) struct Report {
+    pub label: String,
+    pub from_version: i64,
+    pub to_version: i64,
+    pub applied: i32,
+    pub status: Outcome,
+    pub error: Option<String>,
+    /// SQLSTATE of the failure, if any (fleet runs retry lock and statement timeouts).
+    pub sqlstate: Option<String>,
+}
+
+/// The row type of tenant_migrate & co.
+pub(crate) type ReportRow = (
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+);
+
+impl Report {
+    pub(crate) fn failed(label: &str, error: String) -> Report {
+        Report {
+            label: label.to_string(),
+            from_version: 0,
+            to_version: 0,
+            applied: 0,
+            status: Outcome::Failed,
+            error: Some(error),
+            sqlstate: None,
+        }
+    }
+
+    pub(crate) fn row(self) -> ReportRow {
+        (
+            Some(self.label),
+            Some(self.from_version),
+            Some(self.to_version),
+            Some(self.applied),
+            Some(self.status.as_str().to_string()),
+            self.error,
+        )
+    }
+}
+
+pub(crate) fn current_version(target: &Target) -> i64 {
+    state(target).0
+}
+
+/// The target's current version and its applied versions whose catalog SQL has changed
+/// since, as (version, name) — in one statement, since a fleet migration asks for every
+/// tenant.  Every ledger row has its catalog row (foreign key), so the join loses none.
+fn state(target: &Target) -> (i64, Vec<(i64, String)>) {
+    let sql = format!(
+        "SELECT coalesce(max(l.version), 0),
+                array_agg(l.version ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum),
+                array_agg(m.name ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum)
+           FROM stash.ledger l JOIN stash.migrations m USING (version)
+          WHERE {}",
+        target.ledger_predicate()
+    );
+    executor::select(&sql, &[target.tenant_id.into()], |t| {
+        let row = t.first();
+        let version = row.get::<i64>(1)?.unwrap_or(0);
+        let versions = row.get::<Vec<i64>>(2)?.unwrap_or_default();
+        let names = row.get::<Vec<String>>(3)?.unwrap_or_default();
+        Ok((version, versions.into_iter().zip(names).collect()))
+    })
+}
+
+/// The target's ledger as one text, for comparing two snapshots' views of it.
+fn ledger_fingerprint_sql(target: &Target) -> String {
+    format!(
+        "SELECT coalesce(string_agg(l.version || ':' || l.checksum, ',' ORDER BY l.version), '')
+           FROM stash.ledger l WHERE {}",
+        target.ledger_predicate()
+    )
+}
+
+/// Under REPEATABLE READ or SERIALIZABLE, refuses (40001) to migrate a target whose
+/// ledger changed after the transaction's snapshot was taken: the engine would plan from
+/// a past state and re-apply what another session already applied ("column already
+/// exists", and a false migration_failed).  The caller holds the target's lock, so the
+/// latest snapshot is the truth.  READ COMMITTED needs nothing: each statement sees it.
+pub(crate) fn require_fresh_snapshot(target: &Target) -> Result<(), String> {
+    if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
+        return Ok(());
+    }
+    let sql = ledger_fingerprint_sql(target);
+    let seen = executor::select(&sql, &[target.tenant_id.into()], |t| {
+        t.first().get_one::<String>()
+    });
+    let latest = executor::text_at_latest_snapshot(&sql, target.tenant_id);
+    if seen == latest {
+        Ok(())
+    } else {
+        Err(format!(
+            "could not serialize access: the migrations of {} changed after this transaction's snapshot was taken",
+            target.what()
+        ))
+    }
+}
+
+/// Raises [`require_fresh_snapshot`]'s error as 40001.
+pub(crate) fn require_fresh_snapshot_or_raise(target: &Target) {
+    if let Err(message) = require_fresh_snapshot(target) {
+        errors::raise(
+            Code::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            message,
+            "Retry the transaction. Migrations are best run in READ COMMITTED transactions \
+             (CALL stash.migrate_all() always uses READ COMMITTED).",
+        )
+    }
+}
+
+/// Rollback steps (applied versions above the target, newest first), then the pending
+/// versions up to the target, oldest first.
+fn plan(target: &Target, to: Option<i64>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let Some(to) = to {
+        let sql = format!(
+            "SELECT l.version, m.name, m.down_sql, m.checksum
+               FROM stash.ledger l JOIN stash.migrations m USING (version)
+              WHERE {} AND l.version > $2 ORDER BY l.version DESC",
+            target.ledger_predicate()
+        );
+        steps.extend(read_steps(
+            &sql,
+            &[target.tenant_id.into(), to.into()],
+            || Direction::Down,
+        ));
+    }
+    let sql = format!(
+        "SELECT m.version, m.name, m.up_sql, m.checksum FROM stash.migrations m
+          WHERE m.scope = $3 AND ($2::bigint IS NULL OR m.version <= $2)
+            AND NOT EXISTS (SELECT FROM stash.ledger l WHERE {} AND l.version = m.version)
+          ORDER BY m.version",
+        target.ledger_predicate()
+    );
+    steps.extend(read_steps(
+        &sql,
+        &[
+            target.tenant_id.into(),
+            to.into(),
+            target.scope.as_str().to_string().into(),
+        ],
+        || Direction::Up,
+    ));
+    steps
+}
+
+fn read_steps(sql: &str, args: &[DatumWithOid], direction: impl Fn() -> Direction) -> Vec<Step> {
+    executor::select(sql, args, |t| {
+        t.map(|r| {
+            Ok(Step {
+                version: r.get::<i64>(1)?.unwrap_or(0),
+                name: r.get::<String>(2)?.unwrap_or_default(),
+                sql: r.get::<String>(3)?,
+                checksum: r.get::<String>(4)?.unwrap_or_default(),
+                direction: direction(),
+            })
+        })
+        .collect()
+    })
+}
+
+/// Runs one step's SQL as the target's owner in a security-restricted operation, with
+/// every setting it makes undone afterwards (see the module comment).
+fn run_sql(target: &Target, sql: &str, limits: &Limits) {
+    executor::as_role(target.owner, pg_sys::SECURITY_RESTRICTED_OPERATION, || {
+        let settings = guc::Scope::open();
+        settings.set(c"search_path", &target.search_path);
+        if let Some(ms) = limits.lock_timeout_ms {
+            settings.set(c"lock_timeout", &format!("{ms}ms"));
+        }
+        let _deadline = limits.statement_timeout_ms.map(Deadline::arm);
+        Spi::run(sql).unwrap_or_else(|e| panic!("{e}"));
+        settings.close();
+    })
+}
+
+/// Writes the ledger for a step that ran, as the registry's owner.
+fn record_step(target: &Target, step: &Step, started: Instant) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match step.direction {
+        Direction::Up => executor::update(
+            "INSERT INTO stash.ledger (tenant_id, version, checksum, duration_ms)
+             VALUES ($1, $2, $3, $4)",
+            &[
+                target.tenant_id.into(),
+                step.version.into(),
+                step.checksum.clone().into(),
+                ms.into(),
+            ],
+            |_| Ok(()),
+        ),
+        Direction::Down => {
+            let sql = format!(
+                "DELETE FROM stash.ledger l WHERE {} AND l.version = $2",
+                target.ledger_predicate()
+            );
+            executor::update(
+                &sql,
+                &[target.tenant_id.into(), step.version.into()],
+                |_| Ok(()),
+            )
+        }
+    }
+}
+
+/// Runs one step in its own subtransaction: the SQL and its ledger change, both or
+/// neither.  A statement timeout of our own is a failure of this step like any other;
+/// a cancel from anyone else ends the whole command.
+fn apply(target: &Target, step: &Step, limits: &Limits) -> Result<(), Failure> {
+    let sql = step.sql.as_deref().unwrap_or_default();
+    Deadline::clear_fired();
+    subxact::run_keeping(
+        OnSuccess::Commit,
+        |_| Deadline::fired(),
+        || {
+            let started = Instant::now();
+            run_sql(target, sql, limits);
+            record_step(target, step, started);
+        },
+    )
+    .map_err(|mut failure| {
+        if Deadline::fired() {
+            failure.message = format!(
+                "canceling migration: it ran longer than the run's statement_timeout ({} ms)",
+                limits.statement_timeout_ms.unwrap_or(0)
+            );
+        }
+        failure
+    })
+}
+
+fn record_failure(target: &Target, version: i64, failure: &Failure) {
+    clear_failure(target);
+    executor::update(
+        "INSERT INTO stash.migration_failures (tenant_id, version, sqlstate, message, detail, hint)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            target.tenant_id.into(),
+            version.into(),
+            failure.sqlstate.clone().into(),
+            failure.message.clone().into(),
+            failure.detail.clone().into(),
+            failure.hint.clone().into(),
+        ],
+        |_| Ok(()),
+    );
+    events::record(
+        target.tenant_id,
+        target.slug(),
+        Action::MigrationFailed,
+        json!({ "scope": target.scope.as_str(), "target": target.label, "version": version,
+                "sqlstate": failure.sqlstate, "message": failure.message,
+                "detail": failure.detail, "hint": failure.hint }),
+    );
+}
+
+fn clear_failure(target: &Target) {
+    let sql = format!(
+        "DELETE FROM stash.migration_failures l WHERE {}",
+        target.ledger_predicate()
+    );
+    executor::update(&sql, &[target.tenant_id.into()], |_| Ok(()));
+}
+
+/// Brings one target to `to` (NULL: the latest version).  The caller holds its lock and
+/// has checked its snapshot ([`require_fresh_snapshot`]).
+pub(crate) fn migrate(target: &Target, to: Option<i64>, limits: &Limits) -> Report {
+    require_owner_privileges(target);
+    let (from, mismatches) = state(target);
+    let mut report = Report {
+        label: target.label.clone(),
+        from_version: from,
+        to_version: from,
+        applied: 0,
+        status: Outcome::UpToDate,
+        error: None,
+        sqlstate: None,
+    };
+    if !mismatches.is_empty() {
+        let list: Vec<String> = mismatches
+            .iter()
+            .map(|(v, n)| format!("{v} ({n})"))
+            .collect();
+        report.status = Outcome::ChecksumMismatch;
+        report.error = Some(format!(
+            "applied version(s) {} no longer match the catalog's SQL; nothing was changed",
+            list.join(", ")
+        ));
+        return report;
+    }
+    let steps = plan(target, to);
+    if let Some(step) = steps
+        .iter()
+        .find(|s| matches!(s.direction, Direction::Down) && s.sql.is_none())
+    {
+        report.status = Outcome::Failed;
+        report.error = Some(format!(
+            "version {} ({}) has no down_sql, so it cannot be rolled back; nothing was changed",
+            step.version, step.name
+        ));
+        return report;
+    }
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    for step in &steps {
+        if let Err(failure) = apply(target, step, limits) {
+            record_failure(target, step.version, &failure);
+            report.status = Outcome::Failed;
+            report.error = Some(format!(
+                "version {} ({}): {}",
+                step.version,
+                step.name,
+                failure.describe()
+            ));
+            report.sqlstate = Some(failure.sqlstate);
+            break;
+        }
+        report.applied += 1;
+        match step.direction {
+            Direction::Up => up.push(step.version),
+            Direction::Down => down.push(step.version),
+        }
+    }
+    // Without rollbacks the new version follows from what was applied; after one, ask.
+    report.to_version = if down.is_empty() {
+        up.iter().copied().fold(from, i64::max)
+    } else {
+        current_version(target)
+    };
+    if report.status != Outcome::Failed {
+        clear_failure(target);
+        if report.applied > 0 {
+            report.status = Outcome::Ok;
+        }
+    }
+    for (action, versions) in [(Action::RolledBack, down), (Action::Migrated, up)] {
+        if !versions.is_empty() {
+            events::record(
+                target.tenant_id,
+                target.slug(),
+                action,
+                json!({ "scope": target.scope.as_str(), "target": target.label, "from": from,
+                        "to": report.to_version, "versions": versions }),
+            );
+        }
+    }
+    report
+}
+
+/// Runs `migrate`, inside a discarded subtransaction when it is a dry run.
+pub(crate) fn migrate_maybe_dry(target: &Target, to: Option<i64>, dry_run: bool) -> Report {
+    if !dry_run {
+        return migrate(target, to, &Limits::default());
+    }
+    subxact::run(OnSuccess::Discard, || {
+        migrate(target, to, &Limits::default())
+    })
+    .unwrap_or_else(|f| Report::failed(&target.label, f.describe()))
+}
+
+/// Applies every tenant-scope migration to a tenant being created, without
+/// subtransactions: any failure fails the creation, with the migration's own error
+/// (SQLSTATE, message, DETAIL, HINT) and a CONTEXT line naming the version.  A
+/// subtransaction per version would cost nothing visible here but overflow the
+/// backend's subxact cache past 64 versions, which makes every snapshot on the primary
+/// and its standbys consult pg_subtrans while the create runs.  Returns the version.
+pub(crate) fn provision(id: pgrx::Uuid, slug: &str, schema: &str) -> i64 {
+    let target = Target::tenant(id, slug, schema);
+    require_owner_privileges(&target);
+    let mut version = 0;
+    for step in plan(&target, None) {
+        let _context = errors::Context::push(&format!(
+            "stash_tenancy: migration {} ({}) of tenant \"{slug}\", which is therefore not created",
+            step.version, step.name
+        ));
+        let started = Instant::now();
+        run_sql(
+            &target,
+            step.sql.as_deref().unwrap_or_default(),
+            &Limits::default(),
+        );
+        record_step(&target, &step, started);
+        version = step.version;
+    }
+    version
+}
+
+// ---- a statement timeout per step ----------------------------------------------------------
+
+// utils/timeout.h, not in pgrx's bindings.  STATEMENT_TIMEOUT is the fourth TimeoutId in
+// PostgreSQL 15 through 18 (build.rs-free check: tests/sql/migrate_all_controls.sql
+// times a migration out on every version).
+const STATEMENT_TIMEOUT: c_int = 3;
+type TimestampTz = i64;
+unsafe extern "C-unwind" {
+    fn enable_timeout_at(id: c_int, fin_time: TimestampTz);
+    fn disable_timeout(id: c_int, keep_indicator: bool);
+    fn get_timeout_active(id: c_int) -> bool;
+    fn get_timeout_finish_time(id: c_int) -> TimestampTz;
+}
+
+thread_local! {
+    /// The deadline of the step that is running, if it set one.
+    static DEADLINE: std::cell::Cell<Option<TimestampTz>> = const { std::cell::Cell::new(None) };
+}
+
+/// A statement timeout for one step.  `SET statement_timeout` inside a running CALL would
+/// not arm anything (PostgreSQL arms the timer when a client statement starts), so the
+/// step arms PostgreSQL's statement-timeout timer itself, and puts back the timer of the
+/// statement around it (the caller's own statement_timeout) when it ends, unless that one
+/// comes first anyway.
+struct Deadline {
+    outer: Option<TimestampTz>,
+    armed: bool,
+}
+
+impl Deadline {
+    fn arm(ms: i64) -> Deadline {
+        unsafe {
+            let finish = pg_sys::GetCurrentTimestamp() + ms * 1000;
+            let outer = get_timeout_active(STATEMENT_TIMEOUT)
+                .then(|| get_timeout_finish_time(STATEMENT_TIMEOUT));
+            let armed = outer.is_none_or(|o| finish < o);
+            if armed {
+                enable_timeout_at(STATEMENT_TIMEOUT, finish);
+                DEADLINE.set(Some(finish));
+            }
+            Deadline { outer, armed }
+        }
+    }
+
+    /// Whether the step's own deadline has passed: the cancel that ended it was ours.
+    fn fired() -> bool {
+        DEADLINE
+            .get()
+            .is_some_and(|d| unsafe { pg_sys::GetCurrentTimestamp() } >= d)
+    }
+
+    fn clear_fired() {
+        DEADLINE.set(None);
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        unsafe {
+            match self.outer {
+                Some(outer) => enable_timeout_at(STATEMENT_TIMEOUT, outer),
+                None => disable_timeout(STATEMENT_TIMEOUT, false),
+            }
+        }
+        // `fired` is read after the subtransaction caught the error, i.e. after this
+        // drop: keep DEADLINE until the next step clears it.
+    }
+}
