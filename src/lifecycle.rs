@@ -236,13 +236,14 @@ fn outside_dependents(schema: &str) -> Vec<String> {
                             END AS nsp
                        FROM pg_depend d JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.objid
                       WHERE d.deptype IN ('n', 'a'))
-                 SELECT DISTINCT
-                        CASE WHEN x.classid = 'pg_rewrite'::regclass
-                             THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = x.objid), 0)
-                             ELSE pg_describe_object(x.classid, x.objid, x.objsubid) END
-                        || ' depends on ' || pg_describe_object(x.refclassid, x.refobjid, x.refobjsubid)
-                   FROM dependent x, s
-                  WHERE x.nsp IS DISTINCT FROM s.oid
+                 SELECT what || ' depends on ' || min(target)
+                   FROM (SELECT CASE WHEN x.classid = 'pg_rewrite'::regclass
+                                     THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = x.objid), 0)
+                                     ELSE pg_describe_object(x.classid, x.objid, 0) END AS what,
+                                pg_describe_object(x.refclassid, x.refobjid, 0) AS target
+                           FROM dependent x, s
+                          WHERE x.nsp IS DISTINCT FROM s.oid) d
+                  GROUP BY what
                   ORDER BY 1",
                 None,
                 &[schema.to_string().into()],

@@ -218,3 +218,135 @@ def test_real_world_templates_work_as_tenant_migrations(db, template, tables):
                 with conn.transaction():
                     conn.execute("SELECT stash.tenant_enter('acme')")
                     conn.execute("INSERT INTO files (user_id, filename) VALUES (1, 'a.pdf')")
+
+
+# ---- 0.2.0: honest reports, per-tenant timeouts, isolation levels ----------------------------
+
+def test_a_tenant_locked_by_another_session_is_reported_as_still_pending(db):
+    """SKIP LOCKED passes over a tenant whose registry row another session holds (an open
+    tenant_suspend here); the run must not end with '0 failed' and say nothing."""
+    with db.connect() as conn:
+        make_fleet(conn, 4)
+        conn.execute("SELECT stash.migration_add(2, 'author', 'ALTER TABLE notes ADD COLUMN author text')")
+    holder = db.connect(autocommit=False)
+    try:
+        holder.execute("SELECT stash.tenant_suspend('t0002')")   # row lock held until commit
+        notices = []
+        with db.connect() as conn:
+            conn.add_notice_handler(lambda d: notices.append(f"{d.severity}: {d.message_primary}"))
+            conn.execute("CALL stash.migrate_all()")
+        assert any(n.startswith("WARNING") and "1 tenant(s) still need work" in n for n in notices), notices
+        assert "1 still pending" in notices[-1], notices[-1]
+        assert "3 tenant(s) migrated by this session" in notices[-1], notices[-1]
+    finally:
+        holder.rollback()
+        holder.close()
+    with db.connect() as conn:
+        conn.execute("CALL stash.migrate_all()")
+        assert conn.execute("SELECT count(*) FROM stash.tenant_status WHERE current_version = 2").fetchone()[0] == 4
+
+
+def test_lock_timeout_fails_the_tenant_and_the_end_of_the_run_retries_it(db):
+    """An application transaction holds tenant t0002's table: with lock_timeout the fleet
+    does not wait on it; t0002 fails with 55P03, is recorded, and is retried once at the
+    end of the run — by which time the application has let go."""
+    with db.connect() as conn:
+        make_fleet(conn, 12)
+        conn.execute("SELECT stash.migration_add(2, 'author', 'ALTER TABLE notes ADD COLUMN author text')")
+    app = db.connect(autocommit=False)
+    app.execute("LOCK tenant_t0002.notes IN ACCESS SHARE MODE")
+    released = threading.Event()
+
+    def on_notice(d):
+        if d.severity == "WARNING" and "t0002 timed out" in d.message_primary:
+            app.rollback()          # the application's transaction ends
+            released.set()
+
+    notices = []
+    with db.connect() as conn:
+        conn.add_notice_handler(lambda d: notices.append(f"{d.severity}: {d.message_primary}"))
+        conn.add_notice_handler(on_notice)
+        started = time.monotonic()
+        conn.execute("CALL stash.migrate_all(lock_timeout => '300 ms')")
+        elapsed = time.monotonic() - started
+        events = conn.execute(
+            "SELECT detail->>'sqlstate' FROM stash.events WHERE action = 'migration_failed' AND slug = 't0002'"
+        ).fetchall()
+        versions = dict(conn.execute("SELECT slug, current_version FROM stash.tenant_status").fetchall())
+    app.close()
+    assert released.is_set(), notices
+    assert events == [("55P03",)], events          # recorded like any failure
+    assert set(versions.values()) == {2}, versions  # and migrated on the retry
+    assert "0 failed, 0 still pending" in notices[-1], notices
+    assert elapsed < 30
+
+
+def test_lock_timeout_that_persists_is_a_failure_and_does_not_block_the_fleet(db):
+    with db.connect() as conn:
+        make_fleet(conn, 5)
+        conn.execute("SELECT stash.migration_add(2, 'author', 'ALTER TABLE notes ADD COLUMN author text')")
+    app = db.connect(autocommit=False)
+    app.execute("LOCK tenant_t0003.notes IN ACCESS SHARE MODE")
+    try:
+        notices = []
+        with db.connect() as conn:
+            conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+            conn.execute("CALL stash.migrate_all(lock_timeout => '100 ms')")
+            status = dict(conn.execute("SELECT slug, current_version FROM stash.tenant_status").fetchall())
+            error = conn.execute("SELECT last_error FROM stash.tenant_status WHERE slug = 't0003'").fetchone()[0]
+    finally:
+        app.rollback()
+        app.close()
+    assert status == {"t0001": 2, "t0002": 2, "t0003": 1, "t0004": 2, "t0005": 2}
+    assert "55P03" in error
+    assert "1 failed, 1 still pending" in notices[-1], notices[-1]
+
+
+@pytest.mark.parametrize("isolation", ["REPEATABLE READ", "SERIALIZABLE"])
+def test_tenant_migrate_under_repeatable_read_never_reapplies_what_another_session_applied(db, isolation):
+    """Session 1 migrates acme and holds the lock; session 2, REPEATABLE READ, took its
+    snapshot before and then waits for the lock.  Without care it would plan from its old
+    snapshot and re-apply version 2 ('column already exists', a false migration_failed).
+    It gets a serialization failure (40001) instead, and nothing is recorded."""
+    with db.connect() as conn:
+        make_fleet(conn, 1, prefix="acme")
+        conn.execute("SELECT stash.migration_add(2, 'author', 'ALTER TABLE notes ADD COLUMN author text')")
+    s1 = db.connect(autocommit=False)
+    s2 = db.connect(autocommit=False)
+    s1.execute("SELECT * FROM stash.tenant_migrate('acme0001')")         # holds the row lock
+    s2.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+    s2.execute("SELECT 1")                                                # snapshot taken now
+    result = {}
+
+    def second():
+        try:
+            result["rows"] = s2.execute("SELECT status, error FROM stash.tenant_migrate('acme0001')").fetchall()
+        except psycopg.Error as e:
+            result["error"] = e
+
+    t = threading.Thread(target=second)
+    t.start()
+    time.sleep(0.5)
+    s1.commit()
+    t.join(30)
+    s2.rollback()
+    s1.close()
+    s2.close()
+    assert isinstance(result.get("error"), psycopg.errors.SerializationFailure), result
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM stash.events WHERE action = 'migration_failed'").fetchone()[0] == 0
+        assert conn.execute("SELECT current_version FROM stash.tenant_status").fetchone()[0] == 2
+        # without a concurrent change, REPEATABLE READ migrates normally
+        conn.execute("SELECT stash.migration_add(3, 'body_idx', 'CREATE INDEX ON notes (body)')")
+        with conn.transaction():
+            conn.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+            assert conn.execute("SELECT status FROM stash.tenant_migrate('acme0001')").fetchone()[0] == "ok"
+
+
+def test_migrate_all_is_read_committed_whatever_the_session_default(db):
+    with db.connect() as conn:
+        make_fleet(conn, 3)
+        conn.execute("SELECT stash.migration_add(2, 'author', 'ALTER TABLE notes ADD COLUMN author text')")
+        conn.execute("SET default_transaction_isolation = 'serializable'")
+        conn.execute("CALL stash.migrate_all()")
+        assert conn.execute("SELECT count(*) FROM stash.tenant_status WHERE current_version = 2").fetchone()[0] == 3

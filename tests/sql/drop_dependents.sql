@@ -1,0 +1,27 @@
+-- tenant_drop never drops objects outside the tenant without saying so.  An object outside
+-- the tenant's schema that depends on one of the tenant's (a view in public over a tenant
+-- table, a foreign key into it) makes tenant_drop refuse with 2BP01, naming each one, and
+-- change nothing.  force => true drops them with the tenant and lists them in the event:
+-- a GDPR erasure still removes everything of the tenant.
+CREATE EXTENSION stash_tenancy;
+SELECT stash.migration_add(1, 'orders', 'CREATE TABLE orders (id int PRIMARY KEY, total numeric)');
+SELECT slug FROM stash.tenant_create('acme');
+SELECT slug FROM stash.tenant_create('globex');
+CREATE VIEW public.all_orders AS SELECT 'acme' AS tenant, * FROM tenant_acme.orders;
+CREATE TABLE public.invoices (order_id int REFERENCES tenant_acme.orders (id));
+
+SELECT stash.tenant_drop('acme');
+-- nothing changed
+SELECT slug FROM stash.tenants ORDER BY slug;
+SELECT count(*) AS acme_tables FROM pg_tables WHERE schemaname = 'tenant_acme';
+SELECT to_regclass('public.all_orders') IS NOT NULL AS view_still_there;
+
+-- a tenant with nothing outside depending on it drops as before
+SELECT stash.tenant_drop('globex');
+
+-- forced: the outside objects go too (the foreign key, not the table that holds it), and
+-- the event says which
+SELECT stash.tenant_drop('acme', force => true);
+SELECT to_regclass('public.all_orders') AS view, to_regclass('public.invoices') AS invoices_table;
+SELECT count(*) AS invoices_foreign_keys FROM pg_constraint WHERE conrelid = 'public.invoices'::regclass AND contype = 'f';
+SELECT slug, action, detail FROM stash.events WHERE slug = 'acme' ORDER BY id;
