@@ -115,7 +115,7 @@ if profile:
 ### Where one tenant's migration goes (1 session, pg_stat_statements `track = all`)
 
 Microseconds per migrated tenant, by statement; nested statements are also counted in the
-statement that runs them (`CALL` contains everything, `migrate_all_next` all but the COMMITs).
+statement that runs them (`CALL` contains everything, `_migrate_all_next` all but the COMMITs).
 
 | µs per tenant | statement |
 |---:|---|""")

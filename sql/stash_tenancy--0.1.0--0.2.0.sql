@@ -171,8 +171,6 @@ BEGIN
 END
 $proc$;
 REVOKE EXECUTE ON PROCEDURE stash.migrate_all(bigint, bigint, interval, interval, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION stash._migrate_all_pending(bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION stash._migrate_all_pending(bigint) IS 'Internal to stash.migrate_all(); not an API.';
 COMMENT ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint) IS 'Internal to stash.migrate_all(); not an API.';
 SELECT stash._upgrade_copy_grants('stash._migrate_all_0_1_0(bigint)',
@@ -180,5 +178,71 @@ SELECT stash._upgrade_copy_grants('stash._migrate_all_0_1_0(bigint)',
 DROP PROCEDURE stash._migrate_all_0_1_0(bigint);
 DROP FUNCTION stash.migrate_all_pending(bigint);
 DROP FUNCTION stash.migrate_all_next(bigint, text);
+
+
+-- ---- tenant isolation: tenant roles, the group role, application roles -------------------
+CREATE TABLE stash.group_role (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    role_name name    NOT NULL UNIQUE
+);
+COMMENT ON TABLE stash.group_role IS 'The name of this database''s tenant group role (see stash.tenant_group_role()).';
+SELECT pg_catalog.pg_extension_config_dump('stash.group_role', '');
+REVOKE ALL ON stash.group_role FROM PUBLIC;
+CREATE FUNCTION stash."tenant_role"(
+	"slug" TEXT
+) RETURNS name
+STABLE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_role_wrapper';
+CREATE FUNCTION stash."tenant_group_role"() RETURNS name
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_group_role_wrapper';
+CREATE FUNCTION stash."tenant_roles_repair"() RETURNS TABLE (
+	"slug" TEXT,
+	"role" TEXT,
+	"created" bool
+)
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_roles_repair_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_role(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_group_role() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_roles_repair() FROM PUBLIC;
+CREATE TABLE stash.app_role_registry (
+    role_name name        PRIMARY KEY,
+    added_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stash.app_role_registry IS 'Application roles: they enter tenants with the tenant''s role (stash.app_role_add).';
+SELECT pg_catalog.pg_extension_config_dump('stash.app_role_registry', '');
+REVOKE ALL ON stash.app_role_registry FROM PUBLIC;
+CREATE TRIGGER app_roles_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stash.app_role_registry
+    FOR EACH STATEMENT EXECUTE FUNCTION stash.tenants_invalidate();
+ALTER TABLE stash.app_role_registry ENABLE ALWAYS TRIGGER app_roles_invalidate;
+
+CREATE VIEW stash.app_roles AS
+SELECT a.role_name AS role, r.oid IS NOT NULL AS role_exists, a.added_at
+  FROM stash.app_role_registry a
+  LEFT JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name;
+COMMENT ON VIEW stash.app_roles IS 'Application roles (stash.app_role_add / stash.app_role_remove).';
+REVOKE ALL ON stash.app_roles FROM PUBLIC;
+CREATE FUNCTION stash.app_role_add("role" regrole) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'app_role_add_wrapper';
+CREATE FUNCTION stash.app_role_remove("role" regrole) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'app_role_remove_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.app_role_add(regrole) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.app_role_remove(regrole) FROM PUBLIC;
+-- Every existing tenant gets its role, with its privileges (and the database its group
+-- role).  Application roles are registered by an administrator afterwards: until then
+-- only administrators enter tenants, so nothing gains access by the update.
+SELECT count(*) AS tenant_roles FROM stash.tenant_roles_repair();
 
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -1,8 +1,10 @@
 //! Per-backend caches of the registry, and their invalidation.
 //!
-//! Two caches: the tenants `tenant_enter` has looked up ([`lookup`]), and the owner and
-//! relid of `stash.tenants` ([`registry_owner`]).  Any write to `stash.tenants` fires a
-//! statement trigger that queues a relcache invalidation of the table (transactional:
+//! Three caches: the tenants `tenant_enter` has looked up, with their roles ([`lookup`]),
+//! the application roles ([`is_app_role`]), and the owner and relid of `stash.tenants`
+//! ([`registry_owner`]).  Any write to `stash.tenants` or `stash.app_role_registry` fires
+//! a statement trigger that queues a relcache invalidation of `stash.tenants`
+//! (transactional:
 //! sent at commit, applied locally at command end and undone locally at abort); the
 //! relcache callback then marks both caches stale.  A lookup first drains the
 //! invalidation queue, so a suspend or drop committed by another session is seen by the
@@ -11,9 +13,12 @@
 //!
 //! The callback only bumps a counter (a `Cell`): it runs inside PostgreSQL's invalidation
 //! processing, which can happen during almost any catalog access, so it must never need
-//! a borrow that the interrupted code might hold.
+//! a borrow that the interrupted code might hold.  A change to any role (pg_authid) marks
+//! the caches stale too: a tenant role dropped and recreated by tenant_roles_repair has a
+//! new oid.
 use crate::guc;
 use crate::registry::{self, Key, Tenant};
+use crate::roles;
 use pgrx::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -28,6 +33,8 @@ const CACHE_LIMIT: usize = 100_000;
 /// per backend and tenant, not on every call (formatting the uuid and quoting the schema
 /// were a measurable part of a call; see BENCHMARKS.md).
 pub(crate) struct Entry {
+    /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).
+    pub role: Option<pg_sys::Oid>,
     pub slug: CString,
     pub id_text: CString,
     quoted_schema: String,
@@ -38,7 +45,10 @@ pub(crate) struct Entry {
 
 impl Entry {
     fn new(tenant: &Tenant) -> Entry {
+        let role = CString::new(roles::role_name(&tenant.slug, tenant.id)).expect("no NUL");
+        let oid = unsafe { pg_sys::get_role_oid(role.as_ptr(), true) };
         Entry {
+            role: (oid != pg_sys::InvalidOid).then_some(oid),
             slug: CString::new(tenant.slug.as_str()).expect("slugs have no NUL"),
             id_text: CString::new(tenant.id.to_string()).expect("uuids have no NUL"),
             quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
@@ -70,6 +80,12 @@ impl Entry {
 }
 
 #[derive(Default)]
+struct AppRoles {
+    oids: std::collections::HashSet<pg_sys::Oid>,
+    generation: Option<u64>,
+}
+
+#[derive(Default)]
 struct Tenants {
     by_slug: HashMap<String, Rc<Entry>>,
     by_id: HashMap<[u8; 16], Rc<Entry>>,
@@ -79,6 +95,7 @@ struct Tenants {
 
 thread_local! {
     static TENANTS: RefCell<Tenants> = RefCell::new(Tenants::default());
+    static APP_ROLES: RefCell<AppRoles> = RefCell::new(AppRoles::default());
     /// The registry's owner and relid, and the generation they were read in.
     static IDENTITY: Cell<Option<(pg_sys::Oid, pg_sys::Oid, u64)>> = const { Cell::new(None) };
     /// Bumped by every invalidation that concerns the registry.
@@ -94,8 +111,18 @@ pub(crate) fn init() {
         pg_sys::CacheRegisterRelcacheCallback(
             Some(on_relcache_invalidation),
             pg_sys::Datum::from(0),
-        )
+        );
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::AUTHOID as _,
+            Some(on_role_invalidation),
+            pg_sys::Datum::from(0),
+        );
     };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_role_invalidation(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    GENERATION.set(GENERATION.get() + 1);
 }
 
 #[pg_guard]
@@ -107,14 +134,17 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
     }
 }
 
-/// Statement trigger on stash.tenants: any change queues the invalidation that empties
-/// every backend's cache once the change commits.
+/// Statement trigger on stash.tenants (and stash.app_role_registry): any change queues an
+/// invalidation of stash.tenants, the one relation every backend's callback watches, which
+/// empties every backend's caches once the change commits.
 #[pg_trigger]
 fn tenants_invalidate<'a>(
-    trigger: &'a pgrx::PgTrigger<'a>,
+    _trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, pgrx::PgTriggerError> {
-    let relid = trigger.relation()?.oid();
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    registry_owner(); // records the registry's relid
+    if let Some(relid) = REGISTRY_RELID.get() {
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    }
     Ok(None)
 }
 
@@ -169,9 +199,37 @@ fn read_identity() -> (pg_sys::Oid, pg_sys::Oid) {
     .expect("look up the owner of stash.tenants")
 }
 
-/// The tenant for `key`, from the cache or the registry; None if there is no such tenant.
-pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
+/// Whether `role` is a registered application role (exactly that role: membership in one
+/// does not count).  Like [`lookup`], trusts the caller to have drained the invalidation
+/// queue ([`accept_invalidations`]).
+pub(crate) fn is_app_role(role: pg_sys::Oid) -> bool {
+    let generation = GENERATION.get();
+    let fresh = APP_ROLES.with(|a| a.borrow().generation == Some(generation));
+    if !fresh {
+        let oids: Vec<pg_sys::Oid> = crate::executor::select(
+            "SELECT r.oid FROM stash.app_role_registry a JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name",
+            &[],
+            |t| t.map(|r| Ok(r.get::<pg_sys::Oid>(1)?.expect("oid"))).collect(),
+        );
+        APP_ROLES.with(|a| {
+            let mut a = a.borrow_mut();
+            a.oids = oids.into_iter().collect();
+            // an invalidation during the read may cover what it returned: read again next time
+            a.generation = (GENERATION.get() == generation).then_some(generation);
+        });
+    }
+    APP_ROLES.with(|a| a.borrow().oids.contains(&role))
+}
+
+/// Applies every invalidation other sessions have committed: after this, the caches
+/// answer what the latest committed registry says.
+pub(crate) fn accept_invalidations() {
     unsafe { pg_sys::AcceptInvalidationMessages() };
+}
+
+/// The tenant for `key`, from the cache or the registry; None if there is no such tenant.
+/// Call [`accept_invalidations`] first.
+pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
     let generation = GENERATION.get();
     let hit = TENANTS.with(|c| {
         let mut c = c.borrow_mut();

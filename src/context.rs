@@ -13,6 +13,7 @@
 use crate::cache;
 use crate::errors;
 use crate::guc;
+use crate::isolation::{self, Entrant};
 use crate::registry::Key;
 use crate::slug::Slug;
 use pgrx::prelude::*;
@@ -34,9 +35,26 @@ fn enter(key: Key) {
     require_transaction_block("stash.tenant_enter()");
     // Cache hits never reach the registry (where the check usually happens).
     crate::version::check();
+    cache::accept_invalidations();
+    // Who may enter is decided before the tenant is looked up: a role that may not
+    // enter learns nothing about which tenants exist.
+    let entrant = isolation::entrant();
     let tenant = cache::lookup(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     if tenant.suspended {
         errors::tenant_suspended(tenant.slug());
+    }
+    if entrant == Entrant::Application {
+        let role = tenant.role.unwrap_or_else(|| {
+            errors::raise(
+                Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("the role of tenant \"{}\" does not exist", tenant.slug()),
+                "An administrator recreates tenant roles with SELECT * FROM stash.tenant_roles_repair(); (e.g. after a restore into another cluster).",
+            )
+        });
+        if isolation::is_switched_to(role) && guc::tenant().as_deref() == Some(tenant.slug()) {
+            return; // already inside this tenant
+        }
+        isolation::switch_to(role, tenant.slug());
     }
     if !guc::in_tenant() {
         // Borrowed straight from the GUC: setting another GUC does not free it.
@@ -72,6 +90,7 @@ fn tenant_exit() {
     if !guc::in_tenant() {
         return;
     }
+    isolation::switch_back();
     guc::set_local(
         c"search_path",
         &guc::outer_search_path().unwrap_or_default(),

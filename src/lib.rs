@@ -11,10 +11,12 @@ mod errors;
 mod events;
 mod executor;
 mod guc;
+mod isolation;
 mod lifecycle;
 mod migrate;
 mod migrations;
 mod registry;
+mod roles;
 mod slug;
 mod subxact;
 mod version;
@@ -23,6 +25,7 @@ mod version;
 pub extern "C-unwind" fn _PG_init() {
     guc::init();
     cache::init();
+    isolation::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

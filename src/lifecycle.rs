@@ -9,6 +9,7 @@ use crate::executor;
 use crate::guc;
 use crate::migrate;
 use crate::registry::{self, Key, Status, Tenant};
+use crate::roles;
 use crate::slug::Slug;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -57,6 +58,9 @@ fn tenant_create(
 
     // As the caller: the tenant's data belongs to whoever may create schemas here.
     Spi::run(&format!("CREATE SCHEMA {}", schema.quoted())).expect("CREATE SCHEMA");
+    // The tenant's role, with default privileges on the schema before any migration
+    // creates an object in it.
+    roles::provide(slug.as_str(), id, schema.as_str());
 
     // Every registered tenant migration, before the tenant is reported as created.
     let version = migrate::provision(id, slug.as_str(), schema.as_str());
@@ -194,6 +198,7 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
     ))
     .expect("DROP SCHEMA");
     quiet.close();
+    roles::drop(&tenant.slug, tenant.id);
     events::forget(tenant.id);
     executor::update(
         "DELETE FROM stash.tenants WHERE id = $1",

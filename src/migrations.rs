@@ -1,6 +1,6 @@
 //! The migration catalog (`stash.migrations`), the ledger of what each tenant or the
 //! shared schema has applied (`stash.ledger`), and the last failure per tenant
-//! (`stash.migration_failures`).  The engine that applies them is migrate.rs.
+//! (`stash.migration_failures`).  The engine that applies them is in migrate/
 use crate::errors;
 use crate::executor;
 use crate::migrate::engine::Scope;

@@ -36,6 +36,23 @@ macro_rules! needs_work {
     };
 }
 
+/// The internal helpers are executable by everyone, so that granting EXECUTE on the
+/// procedure is all it takes to let a role run it; they check that grant themselves.
+fn require_procedure_privilege() {
+    let allowed = Spi::get_one::<bool>(
+        "SELECT pg_catalog.has_function_privilege(
+                'stash.migrate_all(bigint, bigint, interval, interval, bigint)', 'EXECUTE')",
+    )
+    .unwrap_or(None);
+    if allowed != Some(true) {
+        errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "permission denied for procedure stash.migrate_all".into(),
+            "GRANT EXECUTE ON PROCEDURE stash.migrate_all(bigint, bigint, interval, interval, bigint) TO the role; the stash._migrate_all_* functions are its internals.",
+        );
+    }
+}
+
 /// Internal to `migrate_all`: how many tenants it has work for.  Refuses to run inside
 /// a transaction block, where migrate_all could not commit after each tenant.
 #[pg_extern(volatile, parallel_unsafe, name = "_migrate_all_pending")]
@@ -48,6 +65,7 @@ fn migrate_all_pending(target_version: Option<i64>) -> i64 {
             "It commits after every tenant. Run it on its own (autocommit), or use stash.tenant_migrate() inside a transaction.",
         );
     }
+    require_procedure_privilege();
     validate_target(target_version);
     let sql = concat!(
         "SELECT count(*) FROM stash.tenants t WHERE ",
@@ -83,6 +101,7 @@ fn migrate_all_claim(
         name!(sqlstate, Option<String>),
     ),
 > {
+    require_procedure_privilege();
     let sql = concat!(
         "SELECT t.id, t.slug, t.schema_name::text FROM stash.tenants t
           WHERE t.slug > $2 AND t.slug <> ALL ($3) AND ",
@@ -238,8 +257,6 @@ BEGIN
 END
 $proc$;
 REVOKE EXECUTE ON PROCEDURE stash.migrate_all(bigint, bigint, interval, interval, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION stash._migrate_all_pending(bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION stash._migrate_all_pending(bigint) IS 'Internal to stash.migrate_all(); not an API.';
 COMMENT ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint) IS 'Internal to stash.migrate_all(); not an API.';
 "#,

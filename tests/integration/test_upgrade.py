@@ -188,7 +188,7 @@ DESCRIBE = {
     "default_privileges": """
         SELECT defaclrole::regrole::text || ' ' || coalesce(defaclnamespace::regnamespace::text, '*') ||
                ' ' || defaclobjtype::text || ' ' || defaclacl::text
-          FROM pg_default_acl""",
+          FROM pg_default_acl WHERE defaclnamespace IN (0, 'stash'::regnamespace)""",
     "event_triggers": """
         SELECT evtname || ' ' || evtevent || ' ' || evtfoid::regproc::text || ' ' || evtenabled::text ||
                ' ' || coalesce(evttags::text, '-')
@@ -269,6 +269,23 @@ def test_updated_tenants_keep_working(upgraded):
         assert dict(conn.execute(
             "SELECT slug, current_version FROM stash.tenant_status").fetchall()) == {
                 "acme": 4, "globex": 4, "initech": 4}
+        # the update gave every existing tenant its role; an application role registered
+        # afterwards enters through it and sees only its tenant
+        roles = conn.execute("SELECT slug, stash.tenant_role(slug)::text, "
+                             "EXISTS (SELECT FROM pg_roles WHERE rolname = stash.tenant_role(slug)) "
+                             "FROM stash.tenants ORDER BY slug").fetchall()
+        assert [r[2] for r in roles] == [True, True, True], roles
+        conn.execute("DROP ROLE IF EXISTS upgrade_app")
+        conn.execute("CREATE ROLE upgrade_app")
+        conn.execute("SELECT stash.app_role_add('upgrade_app')")
+        with conn.transaction():
+            conn.execute("SET LOCAL ROLE upgrade_app")
+            conn.execute("SELECT stash.tenant_enter('acme')")
+            assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 2
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT count(*) FROM tenant_globex.customers")
+        conn.execute("SELECT stash.app_role_remove('upgrade_app')")
+        conn.execute("DROP ROLE upgrade_app")
         conn.execute("SELECT stash.tenant_create('newco')")
         conn.execute("SELECT stash.tenant_drop('globex')")
         assert [r[0] for r in conn.execute("SELECT slug FROM stash.tenant_list ORDER BY 1")] == [

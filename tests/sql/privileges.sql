@@ -1,5 +1,7 @@
 -- Who may do what.  After CREATE EXTENSION:
---   * everyone may call tenant_enter, tenant_exit, current_tenant, current_tenant_id;
+--   * everyone may call tenant_enter, tenant_exit, current_tenant, current_tenant_id, but
+--     only application roles (stash.app_role_add) and administrators get into a tenant
+--     (tests/sql/tenant_roles.sql has the whole model);
 --   * nobody but the extension owner may call tenant_create, tenant_drop, tenant_suspend,
 --     tenant_resume until granted EXECUTE;
 --   * nobody but the owner may read or write stash.tenants / stash.events directly.
@@ -11,6 +13,19 @@ SELECT p.oid::regprocedure AS function, has_function_privilege('public', p.oid, 
 
 CREATE ROLE app_user;
 CREATE ROLE tenant_admin;
+CREATE ROLE stranger;
+SELECT stash.app_role_add('app_user');
+-- a role that is neither gets the same 42501 for every slug: it learns nothing
+SET ROLE stranger;
+BEGIN;
+SELECT stash.tenant_enter('acme');
+ROLLBACK;
+BEGIN;
+SELECT stash.tenant_enter('no_such_tenant');
+ROLLBACK;
+-- the internals of migrate_all check the caller may run migrate_all
+SELECT stash._migrate_all_pending(NULL);
+RESET ROLE;
 SET ROLE app_user;
 -- the application role can enter tenants ...
 BEGIN;
@@ -27,7 +42,7 @@ RESET ROLE;
 
 -- An administrator role needs EXECUTE and the right to create schemas; the tenant
 -- schemas it creates are its own.
-GRANT EXECUTE ON FUNCTION stash.tenant_create(text, text, jsonb), stash.tenant_drop(text),
+GRANT EXECUTE ON FUNCTION stash.tenant_create(text, text, jsonb), stash.tenant_drop(text, boolean),
   stash.tenant_suspend(text), stash.tenant_resume(text) TO tenant_admin;
 SELECT format('GRANT CREATE ON DATABASE %I TO tenant_admin', current_database()) \gexec
 SET ROLE tenant_admin;
@@ -43,7 +58,9 @@ SELECT slug FROM stash.tenants ORDER BY slug;
 SELECT slug, action, actor FROM stash.events ORDER BY id;
 
 SELECT format('REVOKE CREATE ON DATABASE %I FROM tenant_admin', current_database()) \gexec
-REVOKE ALL ON FUNCTION stash.tenant_create(text, text, jsonb), stash.tenant_drop(text),
+REVOKE ALL ON FUNCTION stash.tenant_create(text, text, jsonb), stash.tenant_drop(text, boolean),
   stash.tenant_suspend(text), stash.tenant_resume(text) FROM tenant_admin;
+SELECT stash.app_role_remove('app_user');
 DROP ROLE app_user;
 DROP ROLE tenant_admin;
+DROP ROLE stranger;

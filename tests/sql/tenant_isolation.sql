@@ -34,7 +34,12 @@ CREATE TABLE public.notes (tenant_id uuid NOT NULL DEFAULT stash.current_tenant_
 ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_rows ON public.notes USING (tenant_id = stash.current_tenant_id());
 CREATE ROLE app_reader;
-GRANT SELECT, INSERT ON public.notes TO app_reader;
+SELECT stash.app_role_add('app_reader');
+-- inside a tenant the application works as the tenant's role, which has what the group
+-- role has outside the tenant's schema; outside, it works as itself
+\set ECHO none
+SELECT format('GRANT SELECT, INSERT ON public.notes TO %I, app_reader', stash.tenant_group_role()) \gexec
+\set ECHO all
 BEGIN;
 SELECT stash.tenant_enter('acme');
 INSERT INTO notes (body) VALUES ('acme note');
@@ -52,4 +57,5 @@ COMMIT;
 SELECT body FROM notes;
 RESET ROLE;
 DROP TABLE public.notes;
+SELECT stash.app_role_remove('app_reader');
 DROP ROLE app_reader;

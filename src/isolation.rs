@@ -1,0 +1,309 @@
+//! Who may enter tenants, and the role switch that makes a tenant's privileges — and only
+//! its privileges — the application's for one transaction (docs/security.md).
+//!
+//! * Application roles (`stash.app_role_add`) have no privilege on any tenant schema.
+//!   Their `tenant_enter` makes the tenant's role the current user until the transaction
+//!   ends, with SECURITY_LOCAL_USERID_CHANGE set: PostgreSQL then refuses SET ROLE, RESET
+//!   ROLE, set_config('role', …) and SET SESSION AUTHORIZATION, and the switch cannot be
+//!   undone from SQL.  One tenant per transaction.
+//! * Administrators — superusers and roles with the privileges of the registry's owner —
+//!   enter without a switch, for maintenance.
+//! * Everyone else gets 42501 for every slug, before any lookup: no enumeration.
+//!
+//! PostgreSQL undoes a user-id change itself at ROLLBACK and ROLLBACK TO SAVEPOINT, but
+//! not at COMMIT or PREPARE: the transaction callback here restores the caller then.  It
+//! also leaves nothing of the tenant on the connection: session advisory locks taken are
+//! released at commit, and WITH HOLD cursors and LISTEN are refused inside the tenant
+//! (the utility hook), because they would outlive the transaction with what they saw.
+use crate::errors;
+use crate::executor;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode as Code;
+use std::cell::Cell;
+
+extension_sql!(
+    r#"
+CREATE TABLE stash.app_role_registry (
+    role_name name        PRIMARY KEY,
+    added_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stash.app_role_registry IS 'Application roles: they enter tenants with the tenant''s role (stash.app_role_add).';
+SELECT pg_catalog.pg_extension_config_dump('stash.app_role_registry', '');
+REVOKE ALL ON stash.app_role_registry FROM PUBLIC;
+CREATE TRIGGER app_roles_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stash.app_role_registry
+    FOR EACH STATEMENT EXECUTE FUNCTION stash.tenants_invalidate();
+ALTER TABLE stash.app_role_registry ENABLE ALWAYS TRIGGER app_roles_invalidate;
+
+CREATE VIEW stash.app_roles AS
+SELECT a.role_name AS role, r.oid IS NOT NULL AS role_exists, a.added_at
+  FROM stash.app_role_registry a
+  LEFT JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name;
+COMMENT ON VIEW stash.app_roles IS 'Application roles (stash.app_role_add / stash.app_role_remove).';
+REVOKE ALL ON stash.app_roles FROM PUBLIC;
+"#,
+    name = "app_roles",
+    requires = ["registry", "tenants_invalidate_trigger"]
+);
+
+/// Registers an application role.  Refuses roles that no wall could hold: superusers and
+/// BYPASSRLS roles (22023).  (SQL spelled out: the argument is a regrole, which pgrx
+/// would otherwise declare as a plain oid.)
+#[pg_extern(sql = r#"
+CREATE FUNCTION stash.app_role_add("role" regrole) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'app_role_add_wrapper';
+"#)]
+fn app_role_add(role: Option<pg_sys::Oid>) {
+    let role =
+        role.unwrap_or_else(|| errors::null_argument("role", "a role such as 'app'::regrole"));
+    let (name, superuser, bypassrls) = Spi::get_three_with_args::<String, bool, bool>(
+        "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_catalog.pg_roles WHERE oid = $1",
+        &[role.into()],
+    )
+    .unwrap_or_else(|e| panic!("look up role {}: {e}", role.to_u32()));
+    let name = name.expect("regrole names an existing role");
+    if superuser == Some(true) || bypassrls == Some(true) {
+        errors::raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("role \"{name}\" is a superuser or has BYPASSRLS, so it cannot be an application role"),
+            "Application roles are the roles the application connects as: create one without SUPERUSER and BYPASSRLS.",
+        );
+    }
+    executor::update(
+        "INSERT INTO stash.app_role_registry (role_name) VALUES ($1::name) ON CONFLICT DO NOTHING",
+        &[name.into()],
+        |_| Ok(()),
+    );
+}
+
+/// Unregisters an application role; it can no longer enter tenants.
+#[pg_extern(sql = r#"
+CREATE FUNCTION stash.app_role_remove("role" regrole) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'app_role_remove_wrapper';
+"#)]
+fn app_role_remove(role: Option<pg_sys::Oid>) {
+    let role =
+        role.unwrap_or_else(|| errors::null_argument("role", "a role such as 'app'::regrole"));
+    executor::update(
+        "DELETE FROM stash.app_role_registry WHERE role_name = (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1)",
+        &[role.into()],
+        |_| Ok(()),
+    );
+}
+
+extension_sql!(
+    r#"
+REVOKE EXECUTE ON FUNCTION stash.app_role_add(regrole) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.app_role_remove(regrole) FROM PUBLIC;
+"#,
+    name = "app_roles_grants",
+    requires = ["app_roles", app_role_add, app_role_remove]
+);
+
+/// How the caller of tenant_enter enters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Entrant {
+    /// An application role: enters as the tenant's role.
+    Application,
+    /// A superuser or a role with the registry owner's privileges: enters as itself.
+    Administrator,
+}
+
+/// Classifies the current user, or refuses (42501) — the same error whatever the slug.
+/// Inside a transaction that switched already, the caller is who it was before.
+pub(crate) fn entrant() -> Entrant {
+    if SWITCHED.get().is_some() {
+        return Entrant::Application;
+    }
+    let me = unsafe { pg_sys::GetUserId() };
+    if crate::cache::is_app_role(me) {
+        return Entrant::Application;
+    }
+    if unsafe {
+        pg_sys::superuser() || pg_sys::has_privs_of_role(me, crate::cache::registry_owner())
+    } {
+        return Entrant::Administrator;
+    }
+    let name = unsafe {
+        std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(me, false))
+            .to_string_lossy()
+            .into_owned()
+    };
+    errors::raise(
+        Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("permission denied to enter tenants: role \"{name}\" is not an application role"),
+        "An administrator registers the role the application connects as with SELECT stash.app_role_add('role').",
+    )
+}
+
+/// The caller's identity before the first switch of this transaction, and the tenant it
+/// entered (one per transaction, even after tenant_exit or ROLLBACK TO SAVEPOINT).
+#[derive(Clone, Copy)]
+struct Switched {
+    outer_user: pg_sys::Oid,
+    outer_context: i32,
+    tenant_role: pg_sys::Oid,
+}
+
+thread_local! {
+    static SWITCHED: Cell<Option<Switched>> = const { Cell::new(None) };
+}
+
+/// Makes `tenant_role` the current user for the rest of the transaction.  A second tenant
+/// in the same transaction is refused (42501); the same tenant again is a no-op.
+pub(crate) fn switch_to(tenant_role: pg_sys::Oid, slug: &str) {
+    let (mut user, mut context) = (pg_sys::InvalidOid, 0i32);
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    let state = match SWITCHED.get() {
+        Some(s) if s.tenant_role != tenant_role => errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("cannot enter tenant \"{slug}\": this transaction already entered another tenant"),
+            "An application role enters one tenant per transaction: COMMIT, then BEGIN and enter the next.",
+        ),
+        Some(s) => s,
+        None => Switched {
+            outer_user: user,
+            outer_context: context,
+            tenant_role,
+        },
+    };
+    SWITCHED.set(Some(state));
+    let flag = pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32;
+    unsafe { pg_sys::SetUserIdAndSecContext(tenant_role, state.outer_context | flag) };
+}
+
+/// tenant_exit for an application role: back to the caller's own identity (which has no
+/// tenant privileges).  The transaction still may not enter another tenant.
+pub(crate) fn switch_back() {
+    if let Some(s) = SWITCHED.get() {
+        unsafe { pg_sys::SetUserIdAndSecContext(s.outer_user, s.outer_context) };
+    }
+}
+
+/// Whether the current user is the tenant role this transaction switched to.
+pub(crate) fn is_switched_to(tenant_role: pg_sys::Oid) -> bool {
+    SWITCHED.get().is_some() && unsafe { pg_sys::GetUserId() } == tenant_role
+}
+
+pub(crate) fn init() {
+    unsafe {
+        pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
+        PREVIOUS_UTILITY_HOOK = pg_sys::ProcessUtility_hook;
+        pg_sys::ProcessUtility_hook = Some(utility_hook);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact_event(
+    event: pg_sys::XactEvent::Type,
+    _arg: *mut std::ffi::c_void,
+) {
+    use pg_sys::XactEvent::*;
+    let Some(s) = SWITCHED.get() else { return };
+    match event {
+        XACT_EVENT_PRE_COMMIT | XACT_EVENT_PRE_PREPARE => {
+            // Session-level advisory locks taken inside the tenant would stay with the
+            // connection, which a pooler hands to the next client.
+            unsafe { pg_sys::LockReleaseSession(pg_sys::USER_LOCKMETHOD as u16) };
+        }
+        XACT_EVENT_COMMIT | XACT_EVENT_PREPARE => {
+            // CommitTransaction does not undo a user-id change; the next transaction
+            // must start as the caller, with no security context flags.
+            unsafe { pg_sys::SetUserIdAndSecContext(s.outer_user, s.outer_context) };
+            SWITCHED.set(None);
+        }
+        XACT_EVENT_ABORT => SWITCHED.set(None), // AbortTransaction restored the caller
+        _ => {}
+    }
+}
+
+static mut PREVIOUS_UTILITY_HOOK: pg_sys::ProcessUtility_hook_type = None;
+
+unsafe extern "C-unwind" {
+    // The same function as pg_sys::standard_ProcessUtility, declared without pgrx's error
+    // boundary: see utility_hook.
+    #[link_name = "standard_ProcessUtility"]
+    fn standard_process_utility(
+        pstmt: *mut pg_sys::PlannedStmt,
+        query_string: *const std::ffi::c_char,
+        read_only_tree: bool,
+        context: pg_sys::ProcessUtilityContext::Type,
+        params: pg_sys::ParamListInfo,
+        query_env: *mut pg_sys::QueryEnvironment,
+        dest: *mut pg_sys::DestReceiver,
+        qc: *mut pg_sys::QueryCompletion,
+    );
+}
+
+/// The utility hook.  Deliberately not a #[pg_guard] function, and calling the next hook
+/// without pgrx's error boundary: an error raised by the command itself (a DO block, a
+/// CALL, DDL) must reach the client exactly as PostgreSQL raised it, CONTEXT, constraint
+/// and column names included, which re-raising through Rust would drop.  This frame owns
+/// nothing that needs dropping when such an error jumps over it.
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn utility_hook(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    read_only_tree: bool,
+    context: pg_sys::ProcessUtilityContext::Type,
+    params: pg_sys::ParamListInfo,
+    query_env: *mut pg_sys::QueryEnvironment,
+    dest: *mut pg_sys::DestReceiver,
+    qc: *mut pg_sys::QueryCompletion,
+) {
+    unsafe {
+        if SWITCHED.get().is_some() {
+            refuse_what_outlives_the_tenant(pstmt);
+        }
+        match PREVIOUS_UTILITY_HOOK {
+            Some(hook) => hook(
+                pstmt,
+                query_string,
+                read_only_tree,
+                context,
+                params,
+                query_env,
+                dest,
+                qc,
+            ),
+            None => standard_process_utility(
+                pstmt,
+                query_string,
+                read_only_tree,
+                context,
+                params,
+                query_env,
+                dest,
+                qc,
+            ),
+        }
+    }
+}
+
+/// Inside an application role's tenant transaction, refuses the commands whose effect
+/// outlives the transaction with what the tenant could see: DECLARE … WITH HOLD (its rows
+/// are materialized at commit and FETCH never checks privileges again) and LISTEN.
+#[pg_guard]
+unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::PlannedStmt) {
+    let stmt = unsafe { (*pstmt).utilityStmt };
+    let refused = match unsafe { (*stmt).type_ } {
+        pg_sys::NodeTag::T_DeclareCursorStmt => {
+            let declare = stmt as *mut pg_sys::DeclareCursorStmt;
+            (unsafe { (*declare).options } & pg_sys::CURSOR_OPT_HOLD as i32 != 0)
+                .then_some("DECLARE ... WITH HOLD")
+        }
+        pg_sys::NodeTag::T_ListenStmt => Some("LISTEN"),
+        _ => None,
+    };
+    if let Some(command) = refused {
+        errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("cannot execute {command} inside a tenant"),
+            "It would outlive the transaction on this connection, which a pooler may hand to another tenant's client.",
+        );
+    }
+}

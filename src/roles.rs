@@ -1,0 +1,267 @@
+//! Tenant roles and the tenant group role: the PostgreSQL roles whose privileges are the
+//! wall between tenants (docs/security.md).
+//!
+//! * Every tenant has a NOLOGIN role, `stash_<slug>_<12 hex of its id>`: cluster-wide
+//!   unique (two databases of one cluster each with a tenant `acme` have different ids),
+//!   readable in pg_stat_activity and logs, and derived from the registry row, so a
+//!   restore into another cluster can recreate it ([`tenant_roles_repair`]).
+//! * The tenant role may use its schema and do DML on everything in it, including what
+//!   later migrations create (default privileges of the schema owner, who runs every
+//!   migration).  It owns nothing: DROP, ALTER, TRUNCATE and CREATE stay with the owner.
+//! * Every tenant role is a member of this database's group role, to which an
+//!   administrator grants what all tenants may use in shared schemas.  Its name is kept
+//!   in `stash.group_role`, so a dump carries it.
+//!
+//! Role DDL runs as the owner of the registry (a superuser: the extension is not
+//! trusted), whoever calls tenant_create, so tenant administrators need no CREATEROLE.
+use crate::errors;
+use crate::executor;
+use crate::registry::Key;
+use crate::slug::Slug;
+use pgrx::prelude::*;
+use pgrx::spi::quote_identifier;
+use pgrx::PgSqlErrorCode as Code;
+
+extension_sql!(
+    r#"
+CREATE TABLE stash.group_role (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    role_name name    NOT NULL UNIQUE
+);
+COMMENT ON TABLE stash.group_role IS 'The name of this database''s tenant group role (see stash.tenant_group_role()).';
+SELECT pg_catalog.pg_extension_config_dump('stash.group_role', '');
+REVOKE ALL ON stash.group_role FROM PUBLIC;
+"#,
+    name = "group_role",
+    requires = ["registry"]
+);
+
+/// A value of SQL type `name` (pgrx maps Rust strings to `text`; role names are `name`).
+pub(crate) struct SqlName(String);
+
+pgrx::pgrx_sql_entity_graph::impl_sql_translatable!(SqlName, "name");
+
+unsafe impl pgrx::callconv::BoxRet for SqlName {
+    unsafe fn box_into<'fcx>(
+        self,
+        fcinfo: &mut pgrx::callconv::FcInfo<'fcx>,
+    ) -> pgrx::datum::Datum<'fcx> {
+        let text = std::ffi::CString::new(self.0).expect("role names have no NUL");
+        unsafe {
+            let name = pg_sys::palloc0(pg_sys::NAMEDATALEN as usize) as *mut pg_sys::NameData;
+            pg_sys::namestrcpy(name, text.as_ptr());
+            fcinfo.return_raw_datum(pg_sys::Datum::from(name))
+        }
+    }
+}
+
+/// The tenant role's name: `stash_` + the slug (its first 40 bytes) + `_` + the last 12
+/// hex digits of the tenant id, which are random in a UUIDv7.  At most 59 bytes.
+pub(crate) fn role_name(slug: &str, id: pgrx::Uuid) -> String {
+    let hex: String = id.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let short = &slug[..slug.len().min(40)];
+    format!("stash_{short}_{}", &hex[20..])
+}
+
+fn run_as_owner(sql: &str) {
+    executor::as_owner(|| Spi::run(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn role_exists(name: &str) -> bool {
+    let name = std::ffi::CString::new(name).expect("role names have no NUL");
+    let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
+    oid != pg_sys::InvalidOid
+}
+
+/// The group role's name, creating the row (and the role) on first use.
+pub(crate) fn group_role() -> String {
+    let stored = executor::select("SELECT role_name::text FROM stash.group_role", &[], |t| {
+        if t.is_empty() {
+            Ok(None)
+        } else {
+            t.first().get_one::<String>()
+        }
+    });
+    let name = match stored {
+        Some(name) => name,
+        None => {
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            let name = format!("stash_tenants_{}", &token[..12]);
+            executor::update(
+                "INSERT INTO stash.group_role (role_name) VALUES ($1::name)",
+                &[name.clone().into()],
+                |_| Ok(()),
+            );
+            name
+        }
+    };
+    if !role_exists(&name) {
+        run_as_owner(&format!(
+            "CREATE ROLE {} NOLOGIN; COMMENT ON ROLE {0} IS {}",
+            quote_identifier(&name),
+            pgrx::spi::quote_literal(&format!(
+                "stash_tenancy: every tenant of database {} is a member",
+                current_database()
+            ))
+        ));
+    }
+    name
+}
+
+fn current_database() -> String {
+    unsafe {
+        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Creates the tenant's role if it is missing, makes it a member of the group role, and
+/// gives it its privileges in `schema` (owned by `owner`) — now and for every object the
+/// owner creates there later.  Idempotent.  Returns whether the role was created.
+pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
+    let role = role_name(slug, id);
+    let group = group_role();
+    let created = !role_exists(&role);
+    let (r, s, g) = (
+        quote_identifier(&role),
+        quote_identifier(schema),
+        quote_identifier(&group),
+    );
+    if created {
+        run_as_owner(&format!(
+            "CREATE ROLE {r} NOLOGIN; COMMENT ON ROLE {r} IS {}",
+            pgrx::spi::quote_literal(&format!(
+                "stash_tenancy: tenant {slug} of database {}",
+                current_database()
+            ))
+        ));
+    }
+    let owner = Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.pg_get_userbyid(nspowner)::text FROM pg_catalog.pg_namespace WHERE nspname = $1::name",
+        &[schema.to_string().into()],
+    )
+    .unwrap_or_else(|e| panic!("look up the owner of {schema}: {e}"))
+    .unwrap_or_else(|| panic!("schema {schema} of tenant {slug} does not exist"));
+    let o = quote_identifier(&owner);
+    // GRANT of a membership that exists raises a NOTICE: ask first
+    let member = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+                         WHERE m.member = $1::regrole AND m.roleid = $2::regrole)",
+        &[role.clone().into(), group.clone().into()],
+    )
+    .unwrap_or(None)
+    .unwrap_or(false);
+    if !member {
+        run_as_owner(&format!("GRANT {g} TO {r}"));
+    }
+    run_as_owner(&format!(
+        "GRANT USAGE ON SCHEMA {s} TO {r};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r};
+         GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {r};
+         GRANT EXECUTE ON ALL ROUTINES IN SCHEMA {s} TO {r};
+         ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r};
+         ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {r};
+         ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT EXECUTE ON ROUTINES TO {r};
+         ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE ON TYPES TO {r};"
+    ));
+    created
+}
+
+/// Drops the tenant's role and every privilege granted to it in this database (the
+/// schema, its objects and its default privileges are dropped with the schema).  A
+/// role that still holds privileges in another database cannot be dropped (2BP01 from
+/// DROP ROLE): docs/security.md says why that happens and what to do.
+pub(crate) fn drop(slug: &str, id: pgrx::Uuid) {
+    let role = role_name(slug, id);
+    if role_exists(&role) {
+        let r = quote_identifier(&role);
+        run_as_owner(&format!("DROP OWNED BY {r}; DROP ROLE {r}"));
+    }
+}
+
+/// The name of the tenant's role.
+#[pg_extern(stable, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn tenant_role(slug: Option<&str>) -> SqlName {
+    let slug = Slug::from_arg(slug);
+    let key = Key::Slug(slug.as_str());
+    let tenant =
+        crate::registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
+    SqlName(role_name(&tenant.slug, tenant.id))
+}
+
+/// The NOLOGIN role of this database that every tenant role is a member of: grant it what
+/// every tenant may use outside its own schema (`GRANT SELECT ON public.countries TO …`).
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn tenant_group_role() -> SqlName {
+    SqlName(group_role())
+}
+
+/// Recreates missing tenant roles, the group role, and their privileges, for every
+/// tenant — e.g. after restoring a dump into another cluster (roles are not part of a
+/// database dump).  Idempotent; one row per tenant, `created` when its role was missing.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn tenant_roles_repair() -> TableIterator<
+    'static,
+    (
+        name!(slug, Option<String>),
+        name!(role, Option<String>),
+        name!(created, Option<bool>),
+    ),
+> {
+    let tenants = executor::select(
+        "SELECT id, slug, schema_name::text FROM stash.tenants ORDER BY slug",
+        &[],
+        |t| {
+            t.map(|r| {
+                Ok((
+                    r.get::<pgrx::Uuid>(1)?.expect("id"),
+                    r.get::<String>(2)?.expect("slug"),
+                    r.get::<String>(3)?.expect("schema"),
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()
+        },
+    );
+    group_role();
+    let rows: Vec<_> = tenants
+        .into_iter()
+        .map(|(id, slug, schema)| {
+            let exists = Spi::get_one_with_args::<bool>(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1::name)",
+                &[schema.clone().into()],
+            )
+            .unwrap_or(None)
+            .unwrap_or(false);
+            if !exists {
+                errors::raise(
+                    Code::ERRCODE_INVALID_SCHEMA_NAME,
+                    format!("schema \"{schema}\" of tenant \"{slug}\" does not exist"),
+                    "Restore the tenant schemas with the registry (pg_dump of the whole database), then repair.",
+                );
+            }
+            let created = provide(&slug, id, &schema);
+            (Some(slug.clone()), Some(role_name(&slug, id)), Some(created))
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+extension_sql!(
+    r#"
+REVOKE EXECUTE ON FUNCTION stash.tenant_role(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_group_role() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_roles_repair() FROM PUBLIC;
+"#,
+    name = "roles_grants",
+    requires = [
+        "group_role",
+        tenant_role,
+        tenant_group_role,
+        tenant_roles_repair
+    ]
+);
