@@ -139,6 +139,13 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
     with db.connect() as conn:
         conn.execute("SELECT stash.tenant_create('acme')")
         conn.execute("SELECT stash.tenant_create('globex')")
+        conn.execute("DROP ROLE IF EXISTS standby_app")
+        conn.execute("CREATE ROLE standby_app LOGIN")
+        conn.execute("SELECT stash.app_role_add('standby_app')")
+        conn.execute("CREATE TABLE tenant_acme.notes (body text)")
+        conn.execute("GRANT SELECT ON tenant_acme.notes TO " + conn.execute("SELECT stash.tenant_role('acme')").fetchone()[0])
+        conn.execute("INSERT INTO tenant_acme.notes VALUES ('acme only')")
+        acme_role = conn.execute("SELECT stash.tenant_role('acme')::text").fetchone()[0]
     standby = os.path.join(run_dir, "standby")
     subprocess.run(["rm", "-rf", standby], check=True)
     os.makedirs(standby)
@@ -153,6 +160,17 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
             return psycopg.connect(host=standby, port=5433, dbname=db.name,
                                    user=os.environ["PGUSER"], autocommit=True)
 
+        # the application role's switch works read-only: nothing is written to enter
+        with psycopg.connect(host=standby, port=5433, dbname=db.name, user="standby_app",
+                             autocommit=True) as app:
+            assert app.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+            with app.transaction():
+                app.execute("SELECT stash.tenant_enter('acme')")
+                assert app.execute("SELECT current_user::text").fetchone()[0] == acme_role
+                assert app.execute("SELECT body FROM notes").fetchall() == [("acme only",)]
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    app.execute("SELECT * FROM tenant_globex.pg_class_does_not_matter")
+            assert app.execute("SELECT current_user::text").fetchone()[0] == "standby_app"
         with standby_conn() as s:
             assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]
             with s.transaction():
@@ -172,3 +190,8 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
                 assert s.execute("SELECT stash.current_tenant()").fetchone()[0] == "globex"
     finally:
         as_postgres([bin_path("pg_ctl"), "-D", data, "-m", "immediate", "stop"])
+        with db.connect() as conn:
+            conn.execute("SELECT stash.app_role_remove('standby_app')")
+            conn.execute("SELECT stash.tenant_drop('acme')")
+            conn.execute("SELECT stash.tenant_drop('globex')")
+            conn.execute("DROP ROLE standby_app")
