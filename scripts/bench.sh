@@ -35,7 +35,7 @@ ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / 
 P() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 echo "== stash_tenancy benchmarks ($MODE) on PostgreSQL $PGV"
-cargo pgrx install $PROFILE --pg-config "$(pg_config_for "$PGV")" >"$DIR/install.log" 2>&1 \
+bash scripts/install.sh install "$(pg_config_for "$PGV")" $PROFILE >"$DIR/install.log" 2>&1 \
   || { cat "$DIR/install.log"; exit 1; }
 cluster_start "$PGV" "$DIR/pg" || exit 1
 P -d postgres -c "ALTER SYSTEM SET shared_buffers = '512MB'" -c "ALTER SYSTEM SET max_connections = 60" \
@@ -162,6 +162,44 @@ if [ $PGSS = 1 ]; then
   pgss_track none
 fi
 
+# ---- 6. isolation: the role switch of an application role ---------------------------------------
+# The same pgbench script as (b), run as a registered application role (tenant_enter makes
+# the tenant's role the current user; privileges are then checked for it) and as the
+# superuser (an administrator: no switch, the 0.1.0 path), interleaved; the floor (a) as
+# the superuser too.
+echo "-- isolation: enter as an application role vs as an administrator: $RUNS runs x ${DUR}s"
+P -d bench -c "CREATE ROLE bench_app LOGIN" -c "SELECT stash.app_role_add('bench_app')" >/dev/null \
+  || fail "bench_app"
+pgb_as() {  # pgb_as USER SCRIPT -> tps
+  "$PGB" -n -M prepared -U "$1" -c "$CLIENTS" -j 2 -T "$DUR" -D ntenants="$N_MID" -f "bench/$2.sql" bench \
+    2>"$DIR/pgb.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
+}
+ISO=("bench_app enter_stash app" "postgres enter_stash admin" "postgres enter_set_local floor")
+for run in $(seq 1 "$RUNS"); do
+  for i in 0 1 2; do
+    read -r user script key <<<"${ISO[$(((run - 1 + i) % 3))]}"
+    tps=$(pgb_as "$user" "$script"); [ -n "$tps" ] || { fail "pgbench as $user"; cat "$DIR/pgb.err"; tps=0; }
+    TPS[iso_$key]="${TPS[iso_$key]:-} $tps"; echo "   run $run $key: $tps tps"
+  done
+done
+for key in app admin floor; do note "isolation.tps.$key" "$(median ${TPS[iso_$key]})"; done
+note "isolation.ratio.app_over_admin" "$(ratio "$(median ${TPS[iso_app]})" "$(median ${TPS[iso_admin]})")"
+note "isolation.ratio.app_over_floor" "$(ratio "$(median ${TPS[iso_app]})" "$(median ${TPS[iso_floor]})")"
+if [ $PGSS = 1 ]; then
+  # server time per tenant_enter, per role (pg_stat_statements keeps one row per user)
+  pgss_track top
+  pgb_as bench_app enter_stash >/dev/null; pgb_as postgres enter_stash >/dev/null
+  P -d bench -F $'\t' >"$DIR/pgss_iso.out" <<'SQL' || fail "pg_stat_statements (isolation)"
+SELECT CASE WHEN userid = 'bench_app'::regrole THEN 'app' ELSE 'admin' END,
+       round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench') AND query LIKE '%tenant_enter%'
+ GROUP BY 1;
+SQL
+  while IFS=$'\t' read -r k us; do note "isolation.server_us_per_enter.$k" "$us"; done <"$DIR/pgss_iso.out"
+  pgss_track none
+fi
+
 # memory of one backend that enters every tenant once
 P -d bench >"$DIR/mem.out" <<SQL || fail "memory"
 SELECT substring(pg_read_file('/proc/self/status') from 'RssAnon:\s+(\d+)');
@@ -250,6 +288,13 @@ note "create.ratio.time_over_raw" "$(ratio "$st_s" "$raw_s")"
 [ "$(wc -l <"$DIR/drop.ms")" = "$N_DROP" ] || fail "tenant_drop"
 note "drop.tenant_drop.median_ms" "$(median $(cat "$DIR/drop.ms"))"
 note "drop.raw_drop_schema.median_ms" "$(median $(cat "$DIR/rawdrop.ms"))"
+# the goal of 0.2.0: server time of tenant_enter among the whole fleet, fresh connections
+# (the first 2 x DUR of new pgbench connections, which fill their caches), over among 10
+if [ $PGSS = 1 ]; then
+  note "enter.ratio.server_us_large_over_small" "$(ratio \
+    "$(sed -n "s/^enter.server_us_per_call.among_$FLEET.stash\t//p" "$RES")" \
+    "$(sed -n "s/^enter.server_us_per_call.among_$N_SMALL.stash\t//p" "$RES")")"
+fi
 note "settings.max_locks_per_transaction" "$(P -d bench -c 'SHOW max_locks_per_transaction')"
 
 PG_VERSION=$(P -d bench -c 'SHOW server_version') python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" \

@@ -29,12 +29,24 @@ use std::rc::Rc;
 /// many tenants is rare, and refilling costs one indexed lookup per tenant.
 const CACHE_LIMIT: usize = 100_000;
 
+/// Up to this many tenants, a backend that keeps missing reads the whole registry in one
+/// query (a few µs per tenant) instead of one lookup per tenant (~100 µs each through
+/// SPI): a pooled connection that serves many tenants then hits from early on.  Larger
+/// registries are cached tenant by tenant.
+const FILL_LIMIT: usize = 50_000;
+
+/// Misses (since the last invalidation) before a backend reads the whole registry: a
+/// short-lived connection that enters one or two tenants never pays for all of them.
+const FILL_AFTER_MISSES: u32 = 16;
+
 /// A registry row in the form tenant_enter consumes it: the values it SETs are built once
 /// per backend and tenant, not on every call (formatting the uuid and quoting the schema
 /// were a measurable part of a call; see BENCHMARKS.md).
 pub(crate) struct Entry {
-    /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).
-    pub role: Option<pg_sys::Oid>,
+    /// The name of the tenant's role, and its oid once looked up (only application roles
+    /// need it, so a fill of the whole registry does not look up 10,000 roles).
+    id: pgrx::Uuid,
+    role: std::cell::OnceCell<Option<pg_sys::Oid>>,
     pub slug: CString,
     pub id_text: CString,
     quoted_schema: String,
@@ -45,10 +57,9 @@ pub(crate) struct Entry {
 
 impl Entry {
     fn new(tenant: &Tenant) -> Entry {
-        let role = CString::new(roles::role_name(&tenant.slug, tenant.id)).expect("no NUL");
-        let oid = unsafe { pg_sys::get_role_oid(role.as_ptr(), true) };
         Entry {
-            role: (oid != pg_sys::InvalidOid).then_some(oid),
+            id: tenant.id,
+            role: std::cell::OnceCell::new(),
             slug: CString::new(tenant.slug.as_str()).expect("slugs have no NUL"),
             id_text: CString::new(tenant.id.to_string()).expect("uuids have no NUL"),
             quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
@@ -59,6 +70,17 @@ impl Entry {
 
     pub(crate) fn slug(&self) -> &str {
         self.slug.to_str().expect("slugs are ASCII")
+    }
+
+    /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).  A
+    /// role dropped or created since is seen: any change to pg_authid empties the cache.
+    pub(crate) fn role(&self) -> Option<pg_sys::Oid> {
+        *self.role.get_or_init(|| {
+            let name = roles::role_name(self.slug(), self.id);
+            let name = CString::new(name).expect("role names have no NUL");
+            let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
+            (oid != pg_sys::InvalidOid).then_some(oid)
+        })
     }
 
     /// Calls `f` with the tenant's search_path under the current `stash.shared_schemas`.
@@ -91,6 +113,13 @@ struct Tenants {
     by_id: HashMap<[u8; 16], Rc<Entry>>,
     /// The invalidation generation these entries are valid for.
     generation: u64,
+    /// Whether the entries are the whole registry as of `generation`: then a key that is
+    /// not here is no tenant, without asking.
+    complete: bool,
+    /// Whether a fill of the whole registry was tried in `generation` (and was too big).
+    fill_tried: bool,
+    /// Misses in `generation`.
+    misses: u32,
 }
 
 thread_local! {
@@ -231,38 +260,78 @@ pub(crate) fn accept_invalidations() {
 /// Call [`accept_invalidations`] first.
 pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
     let generation = GENERATION.get();
-    let hit = TENANTS.with(|c| {
+    let (hit, complete, fill) = TENANTS.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.by_slug.clear();
             c.by_id.clear();
             c.generation = generation;
-            return None;
+            c.complete = false;
+            c.fill_tried = false;
+            c.misses = 0;
         }
-        match key {
+        let hit = match key {
             Key::Slug(s) => c.by_slug.get(*s).cloned(),
             Key::Id(id) => c.by_id.get(id.as_bytes()).cloned(),
+        };
+        if hit.is_none() {
+            c.misses += 1;
         }
+        let fill = !c.complete && !c.fill_tried && c.misses >= FILL_AFTER_MISSES;
+        (hit, c.complete, fill)
     });
-    if hit.is_some() {
+    if hit.is_some() || complete {
         return hit;
     }
-    let tenant = find_latest(key)?;
-    let entry = Rc::new(Entry::new(&tenant));
     // Under REPEATABLE READ / SERIALIZABLE, SPI may read with the transaction's older
-    // snapshot (once the transaction has written), so what it saw is not safe to keep.
-    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+    // snapshot (once the transaction has written), so what it reads is not safe to keep.
+    let cacheable = unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32;
+    if cacheable && fill {
+        let all = with_latest_snapshot(|| registry::all(FILL_LIMIT));
+        TENANTS.with(|c| {
+            let mut c = c.borrow_mut();
+            c.fill_tried = true;
+            // An invalidation that arrived during the read may cover what it returned.
+            if c.generation != GENERATION.get() {
+                return;
+            }
+            if let Some(all) = all {
+                c.by_slug.clear();
+                c.by_id.clear();
+                for tenant in all {
+                    let entry = Rc::new(Entry::new(&tenant));
+                    c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
+                    c.by_slug.insert(tenant.slug, entry);
+                }
+                c.complete = true;
+            }
+        });
+        let (hit, complete) = TENANTS.with(|c| {
+            let c = c.borrow();
+            let hit = match key {
+                Key::Slug(s) => c.by_slug.get(*s).cloned(),
+                Key::Id(id) => c.by_id.get(id.as_bytes()).cloned(),
+            };
+            (hit, c.complete && c.generation == generation)
+        });
+        if hit.is_some() || complete {
+            return hit;
+        }
+    }
+    let tenant = with_latest_snapshot(|| registry::find(key))?;
+    let entry = Rc::new(Entry::new(&tenant));
+    if !cacheable {
         return Some(entry);
     }
     TENANTS.with(|c| {
         let mut c = c.borrow_mut();
-        // An invalidation that arrived during the read may cover what it returned.
         if c.generation != GENERATION.get() {
             return;
         }
         if c.by_slug.len() >= CACHE_LIMIT {
             c.by_slug.clear();
             c.by_id.clear();
+            c.complete = false;
         }
         c.by_slug.insert(tenant.slug, entry.clone());
         c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
@@ -270,10 +339,10 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
     Some(entry)
 }
 
-/// Reads the tenant with the latest snapshot, not the statement's: it sees every change
+/// Reads the registry with the latest snapshot, not the statement's: it sees every change
 /// whose invalidation we have just consumed, so what we cache is never older than the
 /// cache's promise.
-fn find_latest(key: &Key) -> Option<Tenant> {
+fn with_latest_snapshot<R>(read: impl FnOnce() -> R) -> R {
     /// Pops the snapshot pushed below, also when the read raises.  On an error SPI may
     /// have left its own snapshots above ours; those belong to the abort that is coming,
     /// which clears the whole stack, so only ours is popped, and only if it is on top.
@@ -291,5 +360,5 @@ fn find_latest(key: &Key) -> Option<Tenant> {
         pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
         Pop(pg_sys::GetActiveSnapshot())
     };
-    registry::find(key)
+    read()
 }

@@ -44,7 +44,7 @@ fn enter(key: Key) {
         errors::tenant_suspended(tenant.slug());
     }
     if entrant == Entrant::Application {
-        let role = tenant.role.unwrap_or_else(|| {
+        let role = tenant.role().unwrap_or_else(|| {
             errors::raise(
                 Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                 format!("the role of tenant \"{}\" does not exist", tenant.slug()),

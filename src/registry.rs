@@ -105,6 +105,23 @@ pub(crate) fn find(key: &Key) -> Option<Tenant> {
     executor::select(&sql, &[arg], row)
 }
 
+/// Reads every tenant, or None when there are more than `limit`.
+pub(crate) fn all(limit: usize) -> Option<Vec<Tenant>> {
+    let sql = format!("SELECT {COLUMNS} FROM stash.tenants t LIMIT $1");
+    let rows = executor::select(&sql, &[(limit as i64 + 1).into()], |t| {
+        t.map(|r| {
+            Ok(Tenant {
+                id: r.get(1)?.expect("id is NOT NULL"),
+                slug: r.get(2)?.expect("slug is NOT NULL"),
+                schema: r.get(3)?.expect("schema_name is NOT NULL"),
+                suspended: r.get(4)?.expect("status is NOT NULL"),
+            })
+        })
+        .collect::<SpiResult<Vec<_>>>()
+    });
+    (rows.len() <= limit).then_some(rows)
+}
+
 /// Reads and row-locks one tenant for a state change.  The row lock is the per-tenant
 /// lock: suspend, resume, drop and migrations of one tenant queue behind each other,
 /// while tenant_enter (a plain read) never waits for any of them.
