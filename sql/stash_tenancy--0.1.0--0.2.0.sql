@@ -245,4 +245,14 @@ REVOKE EXECUTE ON FUNCTION stash.app_role_remove(regrole) FROM PUBLIC;
 -- only administrators enter tenants, so nothing gains access by the update.
 SELECT count(*) AS tenant_roles FROM stash.tenant_roles_repair();
 
+-- ---- bounded catalog-cache memory: stash.cache_limit (a setting) and its counters ----------
+CREATE FUNCTION stash."backend_stats"() RETURNS TABLE (
+	"cache_bytes" bigint,
+	"cache_limit_bytes" bigint,
+	"cache_resets" bigint
+)
+STRICT VOLATILE PARALLEL RESTRICTED
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'backend_stats_wrapper';
+
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -39,6 +39,9 @@ fn enter(key: Key) {
     // Who may enter is decided before the tenant is looked up: a role that may not
     // enter learns nothing about which tenants exist.
     let entrant = isolation::entrant();
+    // Before the tenant's own catalog entries are loaded: what is released is the other
+    // tenants' entries, and this tenant's working set is built afresh.
+    crate::memory::enforce_limit();
     let tenant = cache::lookup(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     if tenant.suspended {
         errors::tenant_suspended(tenant.slug());

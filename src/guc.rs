@@ -13,6 +13,8 @@ use std::ffi::{CStr, CString};
 pub(crate) static SHARED_SCHEMAS: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"public"));
 static TENANT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// kB; 0 turns the limit off.
+static CACHE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static OUTER_SEARCH_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
@@ -54,6 +56,16 @@ pub(crate) fn init() {
         GucContext::Suset,
         context_flags,
     );
+    GucRegistry::define_int_guc(
+        c"stash.cache_limit",
+        c"Catalog-cache memory per backend above which stash.tenant_enter releases the caches.",
+        c"0 turns the limit off. See docs/operations.md for how to size it.",
+        &CACHE_LIMIT,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
+    );
     // Reserve the prefix: a typo such as `SET stash.shared_schema` is then an error
     // instead of a silently ignored placeholder.
     unsafe { pg_sys::MarkGUCPrefixReserved(c"stash".as_ptr()) };
@@ -70,6 +82,11 @@ fn non_empty(setting: &GucSetting<Option<CString>>) -> Option<String> {
     current(setting)
         .filter(|s| !s.is_empty())
         .map(|s| s.to_string_lossy().into_owned())
+}
+
+/// `stash.cache_limit` in bytes (0: off).
+pub(crate) fn cache_limit_bytes() -> i64 {
+    CACHE_LIMIT.get() as i64 * 1024
 }
 
 /// Whether a tenant is entered in this transaction; no copy, for the per-call path.

@@ -13,6 +13,7 @@ mod executor;
 mod guc;
 mod isolation;
 mod lifecycle;
+mod memory;
 mod migrate;
 mod migrations;
 mod registry;
