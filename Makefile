@@ -4,7 +4,7 @@ PG ?= 15 16 17 18
 # Version used for once-only work (clippy, demo, bench).
 PG_DEFAULT ?= 17
 
-.PHONY: setup test lint install package demo psql bench bench-smoke soak help
+.PHONY: setup test lint install package demo psql bench bench-smoke bench-memory soak help
 
 help:
 	@echo "make setup            install toolchain + PostgreSQL 15-18 (root, idempotent)"
@@ -13,6 +13,7 @@ help:
 	@echo "make psql [PG=17]     psql on a throwaway cluster with the extension created"
 	@echo "make bench [PG=17]    every benchmark at 10,000 tenants; rewrites BENCHMARKS.md"
 	@echo "make bench-smoke      the benchmarks at tiny sizes (part of make test)"
+	@echo "make bench-memory     stash.cache_limit at 10,000 8-table tenants (writes bench/memory.md)"
 	@echo "make soak [PG=17]     isolation soak: 50 clients, 100 tenants, 60 s through PgBouncer"
 	@echo "make install PG_CONFIG=/path/to/pg_config   install into a PostgreSQL 15-18"
 	@echo "make package PG_CONFIG=/path/to/pg_config [PKG_DIR=dir]   a tree to copy onto a server: cp -r dir/. /"
@@ -34,6 +35,9 @@ bench:
 
 bench-smoke:
 	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench.sh smoke
+
+bench-memory:
+	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench_memory.sh full
 
 soak:
 	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/soak.sh

@@ -135,6 +135,11 @@ statement that runs them (`CALL` contains everything, `_migrate_all_next` all bu
         query = query.strip().replace("|", "\\|")
         print(f"| {us} | `{query}` |")
 
+memory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "memory.md")
+if os.path.exists(memory):
+    print()
+    print(open(memory).read().rstrip())
+
 findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "findings.md")
 print()
 print(open(findings).read().rstrip())
