@@ -255,4 +255,32 @@ STRICT VOLATILE PARALLEL RESTRICTED
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'backend_stats_wrapper';
 
+
+-- ---- the pool model: shared tables with a tenant column under row-level security ----------
+CREATE TABLE stash.pool_table_registry (
+    relid         regclass    PRIMARY KEY,
+    tenant_column name        NOT NULL,
+    had_rls       boolean     NOT NULL,
+    had_force_rls boolean     NOT NULL,
+    old_default   text,
+    added_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stash.pool_table_registry IS 'Shared tables whose rows belong to tenants (stash.pool_table_add), and what adding changed.';
+SELECT pg_catalog.pg_extension_config_dump('stash.pool_table_registry', '');
+REVOKE ALL ON stash.pool_table_registry FROM PUBLIC;
+CREATE VIEW stash.pool_tables AS
+SELECT relid AS "table", tenant_column, added_at FROM stash.pool_table_registry;
+COMMENT ON VIEW stash.pool_tables IS 'Shared tables kept apart by tenant with row-level security (stash.pool_table_add).';
+REVOKE ALL ON stash.pool_tables FROM PUBLIC;
+CREATE FUNCTION stash.pool_table_add("tbl" regclass, "tenant_column" name DEFAULT 'tenant_id') RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'pool_table_add_wrapper';
+CREATE FUNCTION stash.pool_table_remove("tbl" regclass) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'pool_table_remove_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.pool_table_add(regclass, name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.pool_table_remove(regclass) FROM PUBLIC;
+
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -235,11 +235,22 @@ pub(crate) fn is_app_role(role: pg_sys::Oid) -> bool {
     let generation = GENERATION.get();
     let fresh = APP_ROLES.with(|a| a.borrow().generation == Some(generation));
     if !fresh {
-        let oids: Vec<pg_sys::Oid> = crate::executor::select(
-            "SELECT r.oid FROM stash.app_role_registry a JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name",
-            &[],
-            |t| t.map(|r| Ok(r.get::<pg_sys::Oid>(1)?.expect("oid"))).collect(),
-        );
+        // At the latest snapshot: a removal committed after this transaction's snapshot
+        // must count.  A role that became a superuser or BYPASSRLS since it was
+        // registered (or a new role with a registered name) does not count.
+        let list = crate::executor::text_at_latest_snapshot(
+            "SELECT coalesce(string_agg(r.oid::text, ','), '')
+               FROM stash.app_role_registry a JOIN pg_catalog.pg_roles r
+                 ON r.rolname OPERATOR(pg_catalog.=) a.role_name
+              WHERE NOT r.rolsuper AND NOT r.rolbypassrls AND $1::uuid IS NULL",
+            None,
+        )
+        .unwrap_or_default();
+        let oids: Vec<pg_sys::Oid> = list
+            .split(',')
+            .filter_map(|o| o.parse::<u32>().ok())
+            .map(pg_sys::Oid::from)
+            .collect();
         APP_ROLES.with(|a| {
             let mut a = a.borrow_mut();
             a.oids = oids.into_iter().collect();

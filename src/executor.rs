@@ -35,11 +35,21 @@ pub(crate) fn as_role<R>(role: pg_sys::Oid, extra: u32, f: impl FnOnce() -> R) -
 }
 
 /// Runs `f` as the owner of `stash.tenants`.
+/// Everything runs with `search_path = pg_catalog, pg_temp`: tenant_enter has no SET
+/// clause (it must SET LOCAL the caller's search_path), so without this an operator or
+/// function planted in a schema the caller put first would run as the owner — a
+/// superuser.  The same path for every call also keeps the kept plans valid.
 pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
     // Every read or write of the extension's tables comes through here: the one place
     // to refuse running this library against another version's schema.
     crate::version::check();
-    as_role(cache::registry_owner(), 0, f)
+    as_role(cache::registry_owner(), 0, || {
+        let path = crate::guc::Scope::open();
+        path.set(c"search_path", "pg_catalog, pg_temp");
+        let result = f();
+        path.close();
+        result
+    })
 }
 
 thread_local! {

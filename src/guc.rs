@@ -114,11 +114,14 @@ pub(crate) fn tenant_search_path(schema: &str) -> String {
 }
 
 /// [`tenant_search_path`] from an already quoted schema name, for callers that cache it.
+/// `pg_temp` is named last: unnamed, PostgreSQL searches the session's temporary schema
+/// *first*, so a temporary object left on a pooled connection could shadow the tenant's
+/// own tables.
 pub(crate) fn search_path(quoted_schema: &str, shared: &str) -> String {
     if shared.trim().is_empty() {
-        quoted_schema.to_string()
+        format!("{quoted_schema}, pg_temp")
     } else {
-        format!("{quoted_schema}, {shared}")
+        format!("{quoted_schema}, {shared}, pg_temp")
     }
 }
 

@@ -158,6 +158,16 @@ thread_local! {
 pub(crate) fn switch_to(tenant_role: pg_sys::Oid, slug: &str) {
     let (mut user, mut context) = (pg_sys::InvalidOid, 0i32);
     unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    if SWITCHED.get().is_none() && context != 0 {
+        // Inside a SECURITY DEFINER function (or a security-restricted operation) the
+        // identity to restore at COMMIT is not the session's, and the function's exit
+        // would undo the switch anyway.
+        errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("cannot enter tenant \"{slug}\" from a SECURITY DEFINER function or a security-restricted operation"),
+            "Call stash.tenant_enter() directly in the transaction (or from a SECURITY INVOKER function).",
+        );
+    }
     let state = match SWITCHED.get() {
         Some(s) if s.tenant_role != tenant_role => errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -286,7 +296,9 @@ unsafe extern "C-unwind" fn utility_hook(
 
 /// Inside an application role's tenant transaction, refuses the commands whose effect
 /// outlives the transaction with what the tenant could see: DECLARE … WITH HOLD (its rows
-/// are materialized at commit and FETCH never checks privileges again) and LISTEN.
+/// are materialized at commit and FETCH never checks privileges again), LISTEN, and
+/// creating objects — a tenant role can create only temporary ones, and a temporary view,
+/// function or trigger left on a pooled connection would run as the next tenant's role.
 #[pg_guard]
 unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::PlannedStmt) {
     let stmt = unsafe { (*pstmt).utilityStmt };
@@ -297,13 +309,33 @@ unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::
                 .then_some("DECLARE ... WITH HOLD")
         }
         pg_sys::NodeTag::T_ListenStmt => Some("LISTEN"),
+        pg_sys::NodeTag::T_CreateStmt
+        | pg_sys::NodeTag::T_CreateTableAsStmt
+        | pg_sys::NodeTag::T_ViewStmt
+        | pg_sys::NodeTag::T_CreateSeqStmt
+        | pg_sys::NodeTag::T_CreateFunctionStmt
+        | pg_sys::NodeTag::T_CreateTrigStmt
+        | pg_sys::NodeTag::T_RuleStmt
+        | pg_sys::NodeTag::T_IndexStmt
+        | pg_sys::NodeTag::T_CompositeTypeStmt
+        | pg_sys::NodeTag::T_CreateEnumStmt
+        | pg_sys::NodeTag::T_CreateRangeStmt
+        | pg_sys::NodeTag::T_CreateDomainStmt
+        | pg_sys::NodeTag::T_DefineStmt => Some("CREATE"),
         _ => None,
     };
     if let Some(command) = refused {
+        let hint = if command == "CREATE" {
+            "Inside a tenant the application may create only temporary objects, and those would outlive \
+             the transaction on this connection, which a pooler may hand to another tenant's client. \
+             Schema changes are migrations (stash.migration_add)."
+        } else {
+            "It would outlive the transaction on this connection, which a pooler may hand to another tenant's client."
+        };
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("cannot execute {command} inside a tenant"),
-            "It would outlive the transaction on this connection, which a pooler may hand to another tenant's client.",
+            hint,
         );
     }
 }

@@ -16,6 +16,7 @@ mod lifecycle;
 mod memory;
 mod migrate;
 mod migrations;
+mod pool;
 mod registry;
 mod roles;
 mod slug;

@@ -199,17 +199,20 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
     .expect("DROP SCHEMA");
     quiet.close();
     roles::drop(&tenant.slug, tenant.id);
+    let pool_rows = crate::pool::delete_rows(tenant.id);
     events::forget(tenant.id);
     executor::update(
         "DELETE FROM stash.tenants WHERE id = $1",
         &[tenant.id.into()],
         |_| Ok(()),
     );
-    let detail = if outside.is_empty() {
-        json!({})
-    } else {
-        json!({ "outside_objects_dropped": outside })
-    };
+    let mut detail = json!({});
+    if !outside.is_empty() {
+        detail["outside_objects_dropped"] = json!(outside);
+    }
+    if !pool_rows.is_empty() {
+        detail["pool_rows_deleted"] = pool_rows.into_iter().map(|(t, n)| (t, json!(n))).collect();
+    }
     events::record(Some(tenant.id), Some(&tenant.slug), Action::Dropped, detail);
 }
 
@@ -238,6 +241,9 @@ fn outside_dependents(schema: &str) -> Vec<String> {
                               WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
                               WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
                               WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
+                              WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = d.objid)
+                              ELSE (SELECT n.oid FROM pg_namespace n
+                                     WHERE n.nspname = (pg_identify_object(d.classid, d.objid, 0)).schema)
                             END AS nsp
                        FROM pg_depend d JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.objid
                       WHERE d.deptype IN ('n', 'a'))

@@ -29,6 +29,10 @@ thread_local! {
     static LAST_TOTAL: Cell<i64> = const { Cell::new(0) };
     /// The limit the last measurement compared against: a changed limit is checked at once.
     static MEASURED_FOR: Cell<i64> = const { Cell::new(-1) };
+    /// Multiplies STEP after releases that did not bring the caches under the limit (what
+    /// a release cannot free — saved plans, say — is above it): up to 64 MB between
+    /// releases instead of one release per MB.
+    static BACKOFF: Cell<i64> = const { Cell::new(1) };
 }
 
 fn cache_context_own() -> i64 {
@@ -47,8 +51,11 @@ pub(crate) fn enforce_limit() {
         return;
     }
     let own = cache_context_own();
-    if own < MEASURED_AT.get() + STEP && MEASURED_FOR.get() == limit {
+    if own < MEASURED_AT.get() + STEP * BACKOFF.get() && MEASURED_FOR.get() == limit {
         return;
+    }
+    if MEASURED_FOR.get() != limit {
+        BACKOFF.set(1);
     }
     MEASURED_FOR.set(limit);
     let total = cache_context_total();
@@ -56,7 +63,13 @@ pub(crate) fn enforce_limit() {
     if total > limit {
         unsafe { pg_sys::InvalidateSystemCaches() };
         RESETS.set(RESETS.get() + 1);
-        LAST_TOTAL.set(cache_context_total());
+        let after = cache_context_total();
+        LAST_TOTAL.set(after);
+        BACKOFF.set(if after > limit {
+            (BACKOFF.get() * 2).min(64)
+        } else {
+            1
+        });
     }
     MEASURED_AT.set(cache_context_own());
 }

@@ -129,6 +129,9 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
         quote_identifier(schema),
         quote_identifier(&group),
     );
+    if !created {
+        require_safe_role(&role);
+    }
     if created {
         run_as_owner(&format!(
             "CREATE ROLE {r} NOLOGIN; COMMENT ON ROLE {r} IS {}",
@@ -167,6 +170,30 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
          ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE ON TYPES TO {r};"
     ));
     created
+}
+
+/// An existing role with a tenant role's name is adopted only if it is what tenant_create
+/// would have made: NOLOGIN, no superuser, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS,
+/// and nobody a member of it (whoever pre-created it, e.g. before tenant_roles_repair
+/// after a restore, would otherwise hold its door).
+fn require_safe_role(role: &str) {
+    let unsafe_reason = Spi::get_one_with_args::<String>(
+        "SELECT CASE WHEN r.rolcanlogin THEN 'it can log in'
+                     WHEN r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls
+                       THEN 'it has role attributes a tenant role never has'
+                     WHEN EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid)
+                       THEN 'other roles are members of it' END
+           FROM pg_catalog.pg_roles r WHERE r.rolname = $1::name",
+        &[role.to_string().into()],
+    )
+    .unwrap_or_else(|e| panic!("check role {role}: {e}"));
+    if let Some(reason) = unsafe_reason {
+        errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("role \"{role}\" exists but is not a safe tenant role: {reason}"),
+            "Drop it (it was not made by stash_tenancy), then run stash.tenant_roles_repair() again.",
+        );
+    }
 }
 
 /// Drops the tenant's role and every privilege granted to it in this database (the

@@ -119,6 +119,15 @@ ATTACKS = [
     ("create_in_public", ["CREATE TABLE public.exfil AS SELECT * FROM orders"], E.InsufficientPrivilege),
     ("security_definer_planted", ["CREATE FUNCTION tenant_acme.f() RETURNS int LANGUAGE sql "
                                   "SECURITY DEFINER AS 'SELECT 1'"], E.InsufficientPrivilege),
+    # temporary objects would outlive the transaction on a pooled connection and run (or
+    # shadow names) as the next tenant's role
+    ("temp_table", ["CREATE TEMP TABLE stash_leak AS SELECT * FROM orders"], E.InsufficientPrivilege),
+    ("temp_table_plain", ["CREATE TEMP TABLE t (id int)"], E.InsufficientPrivilege),
+    ("select_into_temp", ["SELECT * INTO TEMP stash_leak FROM orders"], E.InsufficientPrivilege),
+    ("temp_view", ["CREATE TEMP VIEW orders AS SELECT 1 AS id"], E.InsufficientPrivilege),
+    ("temp_function", ["CREATE FUNCTION pg_temp.steal() RETURNS int LANGUAGE sql AS 'SELECT 1'"],
+     E.InsufficientPrivilege),
+    ("temp_sequence", ["CREATE TEMP SEQUENCE s"], E.InsufficientPrivilege),
 ]
 
 
@@ -150,19 +159,69 @@ def test_with_hold_cursor_of_b_never_reaches_a(world):
         conn.execute("ROLLBACK")
 
 
-def test_temp_table_written_in_b_cannot_be_read_in_the_next_transaction(world):
+def test_temp_objects_left_outside_a_tenant_never_shadow_its_tables(world):
+    """Temporary objects cannot be created inside a tenant (attacks above); ones the
+    application role made outside come after the tenant's schema in search_path."""
     with app_connect(world) as conn:
-        conn.execute("BEGIN")
-        conn.execute("SELECT stash.tenant_enter('globex')")
-        conn.execute("CREATE TEMP TABLE stash_leak AS SELECT * FROM orders")
-        conn.execute("COMMIT")
+        conn.execute("CREATE TEMP TABLE orders (id int, note text)")
+        conn.execute("INSERT INTO orders VALUES (99, 'planted')")
         in_tenant_a(conn)
-        with pytest.raises(E.InsufficientPrivilege):
-            conn.execute("SELECT * FROM pg_temp.stash_leak")
+        assert [r[0] for r in conn.execute("SELECT note FROM orders ORDER BY id")] == ["acme-1", "acme-2"]
+        assert conn.execute("SHOW search_path").fetchone()[0].endswith("pg_temp")
         conn.execute("ROLLBACK")
-        # outside any tenant, as the application role itself: no either
+
+
+def test_tenant_enter_refuses_to_switch_inside_a_security_definer_function(world):
+    """The identity to restore at COMMIT must be the session's: entering from inside a
+    SECURITY DEFINER function (whose exit would undo the switch) is refused."""
+    with world["db"].connect() as admin:
+        admin.execute("DROP SCHEMA IF EXISTS appfns CASCADE")
+        admin.execute(f"CREATE SCHEMA appfns AUTHORIZATION {APP}")
+    with app_connect(world) as conn:
+        conn.execute("CREATE FUNCTION appfns.enter(s text) RETURNS void LANGUAGE sql SECURITY DEFINER "
+                     "AS 'SELECT stash.tenant_enter(s)'")
+        conn.execute("BEGIN")
         with pytest.raises(E.InsufficientPrivilege):
-            conn.execute("SELECT * FROM pg_temp.stash_leak")
+            conn.execute("SELECT appfns.enter('acme')")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT current_user").fetchone()[0] == APP
+        conn.execute("RESET ROLE")            # the session is not stuck in a definer context
+    with world["db"].connect() as admin:
+        admin.execute("DROP SCHEMA appfns CASCADE")
+
+
+def test_an_operator_planted_in_search_path_does_not_run_as_the_registry_owner(world):
+    """tenant_enter has no SET search_path clause (it must SET LOCAL the caller's); the
+    registry queries it runs as the owner (a superuser) use a fixed search_path, so an
+    operator a role planted in a schema it put first never runs with the owner's rights."""
+    with world["db"].connect() as admin:
+        admin.execute("DROP ROLE IF EXISTS mallory")
+        admin.execute("CREATE ROLE mallory LOGIN")
+        admin.execute("CREATE SCHEMA mallory AUTHORIZATION mallory")
+    try:
+        with psycopg.connect(dbname=world["db"].name, user="mallory", autocommit=True) as m:
+            m.execute("""CREATE FUNCTION mallory.eq(name, name) RETURNS boolean LANGUAGE plpgsql AS $$
+                         BEGIN
+                           IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+                             EXECUTE 'ALTER ROLE mallory SUPERUSER';
+                           END IF;
+                           RETURN $1 OPERATOR(pg_catalog.=) $2;
+                         END $$""")
+            m.execute("CREATE OPERATOR mallory.= (LEFTARG = name, RIGHTARG = name, FUNCTION = mallory.eq)")
+            m.execute("CREATE FUNCTION mallory.eq(text, text) RETURNS boolean LANGUAGE sql "
+                      "AS 'SELECT mallory.eq($1::name, $2::name)'")
+            m.execute("CREATE OPERATOR mallory.= (LEFTARG = text, RIGHTARG = text, FUNCTION = mallory.eq)")
+            m.execute("SET search_path = mallory, pg_catalog")
+            for _ in range(2):
+                with pytest.raises(E.InsufficientPrivilege):
+                    with m.transaction():
+                        m.execute("SELECT stash.tenant_enter('acme')")
+        with world["db"].connect() as admin:
+            assert admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'").fetchone()[0] is False
+    finally:
+        with world["db"].connect() as admin:
+            admin.execute("DROP SCHEMA mallory CASCADE")
+            admin.execute("DROP ROLE mallory")
 
 
 def test_prepared_statement_of_b_reads_only_the_tenant_it_runs_in(world):

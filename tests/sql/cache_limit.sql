@@ -3,7 +3,6 @@
 -- path) before it enters.  Nothing running notices: prepared statements are re-planned,
 -- open cursors go on, the tenant context and the role switch hold.
 CREATE EXTENSION stash_tenancy;
-SHOW stash.cache_limit;
 SELECT stash.migration_add(1, 'tables', $$
 CREATE TABLE a (id int PRIMARY KEY, v text);
 CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a, note text);
@@ -12,6 +11,7 @@ CREATE TABLE c (id int GENERATED ALWAYS AS IDENTITY, payload jsonb, at timestamp
 CREATE VIEW ab AS SELECT a.id, b.note FROM a JOIN b ON b.a_id = a.id;
 $$);
 SELECT count(stash.tenant_create('t' || i)) FROM generate_series(1, 80) i;
+SHOW stash.cache_limit;    -- the default (defined once the library is loaded in the session)
 SELECT cache_resets FROM stash.backend_stats();
 
 -- a limit this session's caches pass quickly; an application role walks the tenants,
