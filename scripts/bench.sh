@@ -183,14 +183,19 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 for key in app admin floor; do note "isolation.tps.$key" "$(median ${TPS[iso_$key]})"; done
-note "isolation.ratio.app_over_admin" "$(ratio "$(median ${TPS[iso_app]})" "$(median ${TPS[iso_admin]})")"
-note "isolation.ratio.app_over_floor" "$(ratio "$(median ${TPS[iso_app]})" "$(median ${TPS[iso_floor]})")"
+# the goal: the median of the per-round ratios (each round's variants share its noise)
+per_round() {  # per_round A B -> median over rounds of A_i / B_i
+  python3 -c "import statistics, sys; a, b = (list(map(float, x.split())) for x in sys.argv[1:]); print(f'{statistics.median(x / y for x, y in zip(a, b)):.3f}')" "$1" "$2"
+}
+note "isolation.ratio.app_over_admin" "$(per_round "${TPS[iso_app]}" "${TPS[iso_admin]}")"
+note "isolation.ratio.app_over_floor" "$(per_round "${TPS[iso_app]}" "${TPS[iso_floor]}")"
 if [ $PGSS = 1 ]; then
   # server time per tenant_enter, per role (pg_stat_statements keeps one row per user)
   pgss_track top
   pgb_as bench_app enter_stash >/dev/null; pgb_as postgres enter_stash >/dev/null
   P -d bench -F $'\t' >"$DIR/pgss_iso.out" <<'SQL' || fail "pg_stat_statements (isolation)"
-SELECT CASE WHEN userid = 'bench_app'::regrole THEN 'app' ELSE 'admin' END,
+-- an application role's statement is recorded under the tenant role it switched to
+SELECT CASE WHEN userid = 'postgres'::regrole THEN 'admin' ELSE 'app' END,
        round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
   FROM pg_stat_statements
  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench') AND query LIKE '%tenant_enter%'
