@@ -52,7 +52,7 @@ mod tests {
         Spi::run("SELECT stash.tenant_enter('in_acme')").unwrap();
         assert_eq!(
             one::<String>("SELECT current_setting('search_path')").as_deref(),
-            Some("tenant_in_acme, public")
+            Some("tenant_in_acme, public, pg_temp")
         );
         assert_eq!(
             one::<bool>(
