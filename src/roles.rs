@@ -99,7 +99,7 @@ pub(crate) fn group_role() -> String {
         run_as_owner(&format!(
             "CREATE ROLE {} NOLOGIN; COMMENT ON ROLE {0} IS {}",
             quote_identifier(&name),
-            pgrx::spi::quote_literal(&format!(
+            pgrx::spi::quote_literal(format!(
                 "stash_tenancy: every tenant of database {} is a member",
                 current_database()
             ))
@@ -135,7 +135,7 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
     if created {
         run_as_owner(&format!(
             "CREATE ROLE {r} NOLOGIN; COMMENT ON ROLE {r} IS {}",
-            pgrx::spi::quote_literal(&format!(
+            pgrx::spi::quote_literal(format!(
                 "stash_tenancy: tenant {slug} of database {}",
                 current_database()
             ))
