@@ -85,14 +85,32 @@ pub(crate) fn group_role() -> String {
     let name = match stored {
         Some(name) => name,
         None => {
+            // Two sessions creating the first tenants of a database at once: the one
+            // whose row wins names (and creates) the role; the other waits for it, then
+            // reads its name.
             let token = uuid::Uuid::new_v4().simple().to_string();
-            let name = format!("stash_tenants_{}", &token[..12]);
-            executor::update(
-                "INSERT INTO stash.group_role (role_name) VALUES ($1::name)",
-                &[name.clone().into()],
-                |_| Ok(()),
+            let candidate = format!("stash_tenants_{}", &token[..12]);
+            let inserted = executor::update(
+                "INSERT INTO stash.group_role (role_name) VALUES ($1::name)
+                 ON CONFLICT DO NOTHING RETURNING role_name::text",
+                &[candidate.into()],
+                |t| {
+                    if t.is_empty() {
+                        Ok(None)
+                    } else {
+                        t.first().get_one::<String>()
+                    }
+                },
             );
-            name
+            match inserted {
+                Some(name) => name,
+                None => {
+                    executor::update("SELECT role_name::text FROM stash.group_role", &[], |t| {
+                        t.first().get_one::<String>()
+                    })
+                    .expect("the row that won the conflict is committed")
+                }
+            }
         }
     };
     if !role_exists(&name) {

@@ -420,3 +420,36 @@ def test_restore_into_another_cluster_recreates_roles_with_repair(world, run_dir
         with connect(db.name) as admin:
             for slug in roles:
                 admin.execute("SELECT stash.tenant_create(%s)", (slug,))
+
+
+def test_two_sessions_create_the_first_tenants_of_a_database_at_once(db):
+    """Both need the database's group role, which the first tenant_create makes: the
+    second waits for the first and uses the same role (a race once made it fail with
+    23505)."""
+    import threading
+    errors = []
+    holder = db.connect(autocommit=False)
+    holder.execute("SELECT stash.tenant_create('first_a')")      # group role row, uncommitted
+
+    def second():
+        try:
+            with db.connect() as conn:
+                conn.execute("SELECT stash.tenant_create('first_b')")
+        except psycopg.Error as e:
+            errors.append(e)
+
+    t = threading.Thread(target=second)
+    t.start()
+    import time
+    time.sleep(0.5)
+    holder.commit()
+    holder.close()
+    t.join(30)
+    assert errors == []
+    with db.connect() as conn:
+        group = conn.execute("SELECT stash.tenant_group_role()::text").fetchone()[0]
+        members = conn.execute(
+            "SELECT count(*) FROM pg_auth_members m WHERE m.roleid = %s::regrole", (group,)).fetchone()[0]
+        assert members == 2
+        conn.execute("SELECT stash.tenant_drop('first_a')")
+        conn.execute("SELECT stash.tenant_drop('first_b')")
