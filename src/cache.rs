@@ -75,12 +75,9 @@ impl Entry {
     /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).  A
     /// role dropped or created since is seen: any change to pg_authid empties the cache.
     pub(crate) fn role(&self) -> Option<pg_sys::Oid> {
-        *self.role.get_or_init(|| {
-            let name = roles::role_name(self.slug(), self.id);
-            let name = CString::new(name).expect("role names have no NUL");
-            let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
-            (oid != pg_sys::InvalidOid).then_some(oid)
-        })
+        *self
+            .role
+            .get_or_init(|| roles::role_oid(&roles::role_name(self.slug(), self.id)))
     }
 
     /// Calls `f` with the tenant's search_path under the current `stash.shared_schemas`.
@@ -120,6 +117,26 @@ struct Tenants {
     fill_tried: bool,
     /// Misses in `generation`.
     misses: u32,
+}
+
+impl Tenants {
+    fn get(&self, key: &Key) -> Option<Rc<Entry>> {
+        match key {
+            Key::Slug(s) => self.by_slug.get(*s).cloned(),
+            Key::Id(id) => self.by_id.get(id.as_bytes()).cloned(),
+        }
+    }
+
+    fn insert(&mut self, tenant: Tenant, entry: Rc<Entry>) {
+        self.by_id.insert(*tenant.id.as_bytes(), entry.clone());
+        self.by_slug.insert(tenant.slug, entry);
+    }
+
+    fn clear(&mut self) {
+        self.by_slug.clear();
+        self.by_id.clear();
+        self.complete = false;
+    }
 }
 
 thread_local! {
@@ -274,17 +291,12 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
     let (hit, complete, fill) = TENANTS.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
-            c.by_slug.clear();
-            c.by_id.clear();
+            c.clear();
             c.generation = generation;
-            c.complete = false;
             c.fill_tried = false;
             c.misses = 0;
         }
-        let hit = match key {
-            Key::Slug(s) => c.by_slug.get(*s).cloned(),
-            Key::Id(id) => c.by_id.get(id.as_bytes()).cloned(),
-        };
+        let hit = c.get(key);
         if hit.is_none() {
             c.misses += 1;
         }
@@ -307,23 +319,17 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
                 return;
             }
             if let Some(all) = all {
-                c.by_slug.clear();
-                c.by_id.clear();
+                c.clear();
                 for tenant in all {
                     let entry = Rc::new(Entry::new(&tenant));
-                    c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
-                    c.by_slug.insert(tenant.slug, entry);
+                    c.insert(tenant, entry);
                 }
                 c.complete = true;
             }
         });
         let (hit, complete) = TENANTS.with(|c| {
             let c = c.borrow();
-            let hit = match key {
-                Key::Slug(s) => c.by_slug.get(*s).cloned(),
-                Key::Id(id) => c.by_id.get(id.as_bytes()).cloned(),
-            };
-            (hit, c.complete && c.generation == generation)
+            (c.get(key), c.complete && c.generation == generation)
         });
         if hit.is_some() || complete {
             return hit;
@@ -340,12 +346,9 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
             return;
         }
         if c.by_slug.len() >= CACHE_LIMIT {
-            c.by_slug.clear();
-            c.by_id.clear();
-            c.complete = false;
+            c.clear();
         }
-        c.by_slug.insert(tenant.slug, entry.clone());
-        c.by_id.insert(*tenant.id.as_bytes(), entry.clone());
+        c.insert(tenant, entry.clone());
     });
     Some(entry)
 }

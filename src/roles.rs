@@ -67,10 +67,15 @@ fn run_as_owner(sql: &str) {
     executor::as_owner(|| Spi::run(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-fn role_exists(name: &str) -> bool {
+/// The oid of the role named `name`, if there is one.
+pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     let name = std::ffi::CString::new(name).expect("role names have no NUL");
     let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
-    oid != pg_sys::InvalidOid
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+fn role_exists(name: &str) -> bool {
+    role_oid(name).is_some()
 }
 
 /// The group role's name, creating the row (and the role) on first use.
