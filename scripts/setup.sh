@@ -161,11 +161,12 @@ cat "$PGRX_CONFIG"
 done_step
 
 # --- Python: the integration tests drive real sessions with psycopg under pytest ----------------
-step "python venv (psycopg, pytest, Django)"
+step "python venv (psycopg, pytest, Django, PyJWT)"
 VENV="$PG_ROOT/venv"
-if ! "$VENV/bin/python" -c 'import psycopg, pytest, django' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import psycopg, pytest, django, jwt, cryptography' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'psycopg[binary]==3.2.*' 'pytest==8.*' 'Django==5.2.*'
+  "$VENV/bin/pip" install -q 'psycopg[binary]==3.2.*' 'pytest==8.*' 'Django==5.2.*' \
+    'PyJWT[crypto]==2.*'
 else
   echo "already installed"
 fi

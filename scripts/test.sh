@@ -132,7 +132,7 @@ run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
   ls tests/integration/test_*.py >/dev/null 2>&1 || return 0
   say "pg$v: integration suite (tests/integration)"
   STASH_PG_MAJOR=$v STASH_PG_BINDIR=$(pg_bindir_for "$v") STASH_RUN_DIR="$RUN_DIR/it-$v" \
-    "$PG_ROOT/venv/bin/python" -m pytest -q -p no:cacheprovider --durations=5 tests/integration 2>&1 | tee "$log"
+    "$PG_ROOT/venv/bin/python" -m pytest -q -p no:cacheprovider --durations=5 ${IT_ARGS:-tests/integration} 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   line=$(tail -1 "$log")
   IT_PASS=$(grep -oE '[0-9]+ passed' <<<"$line" | awk '{s += $1} END {print s + 0}')
@@ -162,7 +162,8 @@ install_extension() {  # $1 = major
   fi
 }
 
-# SUITES narrows a developer's run, e.g. SUITES="regress" scripts/test.sh 15 (make test runs all)
+# SUITES narrows a developer's run, e.g. SUITES="regress" scripts/test.sh 15 (make test runs all);
+# IT_ARGS narrows the integration suite, e.g. IT_ARGS=tests/integration/test_tokens.py
 SUITES=${SUITES:-lint pg_test regress integration demo bench}
 wants() { [[ " $SUITES " == *" $1 "* ]]; }
 

@@ -213,8 +213,9 @@ REVOKE EXECUTE ON FUNCTION stash.tenant_role(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_group_role() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_roles_repair() FROM PUBLIC;
 CREATE TABLE stash.app_role_registry (
-    role_name name        PRIMARY KEY,
-    added_at  timestamptz NOT NULL DEFAULT now()
+    role_name      name        PRIMARY KEY,
+    added_at       timestamptz NOT NULL DEFAULT now(),
+    token_required boolean     NOT NULL DEFAULT false
 );
 COMMENT ON TABLE stash.app_role_registry IS 'Application roles: they enter tenants with the tenant''s role (stash.app_role_add).';
 SELECT pg_catalog.pg_extension_config_dump('stash.app_role_registry', '');
@@ -225,7 +226,7 @@ CREATE TRIGGER app_roles_invalidate
 ALTER TABLE stash.app_role_registry ENABLE ALWAYS TRIGGER app_roles_invalidate;
 
 CREATE VIEW stash.app_roles AS
-SELECT a.role_name AS role, r.oid IS NOT NULL AS role_exists, a.added_at
+SELECT a.role_name AS role, r.oid IS NOT NULL AS role_exists, a.added_at, a.token_required
   FROM stash.app_role_registry a
   LEFT JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name;
 COMMENT ON VIEW stash.app_roles IS 'Application roles (stash.app_role_add / stash.app_role_remove).';
@@ -282,5 +283,50 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'pool_table_remove_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.pool_table_add(regclass, name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.pool_table_remove(regclass) FROM PUBLIC;
+-- ---- signed entry: tenant_enter_token, its keys, app_role_require_token; PostgREST -------
+CREATE TABLE stash.token_keys (
+    kid      text        PRIMARY KEY CHECK (kid <> '' AND length(kid) <= 200),
+    alg      text        NOT NULL CHECK (alg IN ('HS256', 'RS256', 'ES256')),
+    key      text        NOT NULL,
+    added_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stash.token_keys IS 'Keys that verify tokens for stash.tenant_enter_token (administrators only: it holds HS256 secrets).';
+SELECT pg_catalog.pg_extension_config_dump('stash.token_keys', '');
+REVOKE ALL ON stash.token_keys FROM PUBLIC;
+CREATE TRIGGER token_keys_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stash.token_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION stash.tenants_invalidate();
+ALTER TABLE stash.token_keys ENABLE ALWAYS TRIGGER token_keys_invalidate;
+CREATE FUNCTION stash."tenant_enter_token"(
+	"token" TEXT
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_enter_token_wrapper';
+CREATE FUNCTION stash."token_key_add"(
+	"kid" TEXT,
+	"alg" TEXT,
+	"key" TEXT
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'token_key_add_wrapper';
+CREATE FUNCTION stash."token_key_remove"(
+	"kid" TEXT
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'token_key_remove_wrapper';
+CREATE FUNCTION stash.app_role_require_token("role" regrole, required boolean DEFAULT true) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'app_role_require_token_wrapper';
+CREATE FUNCTION stash."postgrest_pre_request"() RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'postgrest_pre_request_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.token_key_add(text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.token_key_remove(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.app_role_require_token(regrole, boolean) FROM PUBLIC;
 
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

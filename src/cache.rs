@@ -100,7 +100,8 @@ impl Entry {
 
 #[derive(Default)]
 struct AppRoles {
-    oids: std::collections::HashSet<pg_sys::Oid>,
+    /// Each application role, and whether it may enter only by token.
+    oids: HashMap<pg_sys::Oid, bool>,
     generation: Option<u64>,
 }
 
@@ -249,6 +250,17 @@ fn read_identity() -> (pg_sys::Oid, pg_sys::Oid) {
 /// does not count).  Like [`lookup`], trusts the caller to have drained the invalidation
 /// queue ([`accept_invalidations`]).
 pub(crate) fn is_app_role(role: pg_sys::Oid) -> bool {
+    app_role(role).is_some()
+}
+
+/// Whether `role` is an application role that may enter tenants only by token
+/// (stash.app_role_require_token).
+pub(crate) fn app_role_requires_token(role: pg_sys::Oid) -> bool {
+    app_role(role) == Some(true)
+}
+
+/// `Some(token_required)` for an application role, None for any other role.
+fn app_role(role: pg_sys::Oid) -> Option<bool> {
     let generation = GENERATION.get();
     let fresh = APP_ROLES.with(|a| a.borrow().generation == Some(generation));
     if !fresh {
@@ -256,26 +268,33 @@ pub(crate) fn is_app_role(role: pg_sys::Oid) -> bool {
         // must count.  A role that became a superuser or BYPASSRLS since it was
         // registered (or a new role with a registered name) does not count.
         let list = crate::executor::text_at_latest_snapshot(
-            "SELECT coalesce(string_agg(r.oid::text, ','), '')
+            "SELECT coalesce(string_agg(pg_catalog.concat(r.oid, ':', a.token_required), ','), '')
                FROM stash.app_role_registry a JOIN pg_catalog.pg_roles r
                  ON r.rolname OPERATOR(pg_catalog.=) a.role_name
               WHERE NOT r.rolsuper AND NOT r.rolbypassrls AND $1::uuid IS NULL",
             None,
         )
         .unwrap_or_default();
-        let oids: Vec<pg_sys::Oid> = list
+        let oids: HashMap<pg_sys::Oid, bool> = list
             .split(',')
-            .filter_map(|o| o.parse::<u32>().ok())
-            .map(pg_sys::Oid::from)
+            .filter_map(|entry| {
+                let (oid, token) = entry.split_once(':')?;
+                Some((pg_sys::Oid::from(oid.parse::<u32>().ok()?), token == "t"))
+            })
             .collect();
         APP_ROLES.with(|a| {
             let mut a = a.borrow_mut();
-            a.oids = oids.into_iter().collect();
+            a.oids = oids;
             // an invalidation during the read may cover what it returned: read again next time
             a.generation = (GENERATION.get() == generation).then_some(generation);
         });
     }
-    APP_ROLES.with(|a| a.borrow().oids.contains(&role))
+    APP_ROLES.with(|a| a.borrow().oids.get(&role).copied())
+}
+
+/// The current invalidation generation: a cache filled in it is valid while this stays.
+pub(crate) fn generation() -> u64 {
+    GENERATION.get()
 }
 
 /// Applies every invalidation other sessions have committed: after this, the caches
@@ -356,7 +375,7 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
 /// Reads the registry with the latest snapshot, not the statement's: it sees every change
 /// whose invalidation we have just consumed, so what we cache is never older than the
 /// cache's promise.
-fn with_latest_snapshot<R>(read: impl FnOnce() -> R) -> R {
+pub(crate) fn with_latest_snapshot<R>(read: impl FnOnce() -> R) -> R {
     /// Pops the snapshot pushed below, also when the read raises.  On an error SPI may
     /// have left its own snapshots above ours; those belong to the abort that is coming,
     /// which clears the whole stack, so only ours is popped, and only if it is on top.

@@ -31,14 +31,40 @@ fn require_transaction_block(function: &str) {
     }
 }
 
-fn enter(key: Key) {
-    require_transaction_block("stash.tenant_enter()");
+/// How a caller asks to enter: by name (slug or id), or with a verified token.  An
+/// application role marked with stash.app_role_require_token may only use the token door.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Door {
+    Name,
+    Token,
+}
+
+/// Everything tenant_enter checks before it looks at which tenant is asked for: a role
+/// that may not enter (or not by this door) learns nothing about which tenants exist,
+/// nor whether its token was any good.
+pub(crate) fn admit(function: &str, door: Door) -> Entrant {
+    require_transaction_block(function);
     // Cache hits never reach the registry (where the check usually happens).
     crate::version::check();
     cache::accept_invalidations();
-    // Who may enter is decided before the tenant is looked up: a role that may not
-    // enter learns nothing about which tenants exist.
     let entrant = isolation::entrant();
+    if entrant == Entrant::Application && door == Door::Name && isolation::caller_requires_token() {
+        errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied to enter tenants by name: {function} is closed to this application role"),
+            "An administrator required this role to enter tenants only with a signed token: call stash.tenant_enter_token(token).",
+        );
+    }
+    entrant
+}
+
+fn enter(key: Key) {
+    let entrant = admit("stash.tenant_enter()", Door::Name);
+    enter_admitted(entrant, key);
+}
+
+/// Enters the tenant named by `key` for an already admitted caller.
+pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     // Before the tenant's own catalog entries are loaded: what is released is the other
     // tenants' entries, and this tenant's working set is built afresh.
     crate::memory::enforce_limit();

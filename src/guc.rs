@@ -16,6 +16,9 @@ static TENANT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(
 /// kB; 0 turns the limit off.
 static CACHE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static TOKEN_TENANT_CLAIM: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"tenant"));
+static TOKEN_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static OUTER_SEARCH_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) const TENANT_NAME: &CStr = c"stash.tenant";
@@ -66,6 +69,24 @@ pub(crate) fn init() {
         GucContext::Suset,
         GucFlags::UNIT_KB,
     );
+    // Superuser-only: a role that could point the tenant claim at another claim of its
+    // own token (or switch the audience check off) could enter a tenant no token names.
+    GucRegistry::define_string_guc(
+        c"stash.token_tenant_claim",
+        c"The JWT claim that names the tenant in stash.tenant_enter_token() and stash.postgrest_pre_request().",
+        c"Its value is a tenant slug or a tenant id.",
+        &TOKEN_TENANT_CLAIM,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"stash.token_audience",
+        c"When set, stash.tenant_enter_token() requires tokens whose aud claim contains this value.",
+        c"Empty: the audience is not checked.",
+        &TOKEN_AUDIENCE,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
     // Reserve the prefix: a typo such as `SET stash.shared_schema` is then an error
     // instead of a silently ignored placeholder.
     unsafe { pg_sys::MarkGUCPrefixReserved(c"stash".as_ptr()) };
@@ -99,6 +120,12 @@ pub(crate) fn tenant() -> Option<String> {
 pub(crate) fn tenant_id() -> Option<String> {
     non_empty(&TENANT_ID)
 }
+pub(crate) fn token_tenant_claim() -> String {
+    non_empty(&TOKEN_TENANT_CLAIM).unwrap_or_else(|| "tenant".into())
+}
+pub(crate) fn token_audience() -> Option<String> {
+    non_empty(&TOKEN_AUDIENCE)
+}
 pub(crate) fn outer_search_path() -> Option<String> {
     current(&OUTER_SEARCH_PATH).map(|s| s.to_string_lossy().into_owned())
 }
@@ -129,32 +156,42 @@ pub(crate) fn shared_schemas() -> String {
     shared_schemas_cstr().to_string_lossy().into_owned()
 }
 
-/// `stash.shared_schemas` as schema names, parsed like search_path is: PostgreSQL's own
-/// SplitIdentifierString (quoted names keep commas, case and spaces; unquoted ones are
-/// downcased).  An unparsable list is 22023.
+/// `stash.shared_schemas` as schema names, parsed like search_path is (see
+/// [`split_identifiers`]).  An unparsable list is 22023.
 pub(crate) fn shared_schema_names() -> Vec<String> {
     let list = shared_schemas();
-    let raw = CString::new(list.as_str()).expect("GUC values never contain NUL");
+    split_identifiers(&list).unwrap_or_else(|| {
+        crate::errors::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("stash.shared_schemas is not a valid list of schema names: {list}"),
+            "Use a search_path-style list such as 'shared, public' or '\"My Schema\", public'.",
+        )
+    })
+}
+
+/// A search_path-style list split into names by PostgreSQL's own SplitIdentifierString
+/// (quoted names keep commas, case and spaces; unquoted ones are downcased); None if
+/// it does not parse.
+pub(crate) fn split_identifiers(list: &str) -> Option<Vec<String>> {
+    let raw = CString::new(list).ok()?;
     unsafe {
         // SplitIdentifierString writes into its input: give it a palloc'd copy
         let copy = pg_sys::pstrdup(raw.as_ptr());
         let mut names: *mut pg_sys::List = std::ptr::null_mut();
         if !pg_sys::SplitIdentifierString(copy, b',' as std::ffi::c_char, &mut names) {
-            crate::errors::raise(
-                pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("stash.shared_schemas is not a valid list of schema names: {list}"),
-                "Use a search_path-style list such as 'shared, public' or '\"My Schema\", public'.",
-            );
+            return None;
         }
         let count = if names.is_null() { 0 } else { (*names).length };
-        (0..count as usize)
-            .map(|i| {
-                let cell = (*names).elements.add(i);
-                CStr::from_ptr((*cell).ptr_value as *const std::ffi::c_char)
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect()
+        Some(
+            (0..count as usize)
+                .map(|i| {
+                    let cell = (*names).elements.add(i);
+                    CStr::from_ptr((*cell).ptr_value as *const std::ffi::c_char)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect(),
+        )
     }
 }
 

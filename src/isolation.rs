@@ -24,8 +24,9 @@ use std::cell::Cell;
 extension_sql!(
     r#"
 CREATE TABLE stash.app_role_registry (
-    role_name name        PRIMARY KEY,
-    added_at  timestamptz NOT NULL DEFAULT now()
+    role_name      name        PRIMARY KEY,
+    added_at       timestamptz NOT NULL DEFAULT now(),
+    token_required boolean     NOT NULL DEFAULT false
 );
 COMMENT ON TABLE stash.app_role_registry IS 'Application roles: they enter tenants with the tenant''s role (stash.app_role_add).';
 SELECT pg_catalog.pg_extension_config_dump('stash.app_role_registry', '');
@@ -36,7 +37,7 @@ CREATE TRIGGER app_roles_invalidate
 ALTER TABLE stash.app_role_registry ENABLE ALWAYS TRIGGER app_roles_invalidate;
 
 CREATE VIEW stash.app_roles AS
-SELECT a.role_name AS role, r.oid IS NOT NULL AS role_exists, a.added_at
+SELECT a.role_name AS role, r.oid IS NOT NULL AS role_exists, a.added_at, a.token_required
   FROM stash.app_role_registry a
   LEFT JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name;
 COMMENT ON VIEW stash.app_roles IS 'Application roles (stash.app_role_add / stash.app_role_remove).';
@@ -138,6 +139,16 @@ pub(crate) fn entrant() -> Entrant {
         format!("permission denied to enter tenants: role \"{name}\" is not an application role"),
         "An administrator registers the role the application connects as with SELECT stash.app_role_add('role').",
     )
+}
+
+/// Whether the caller (the application role itself, also after its switch to a tenant
+/// role) may enter tenants only by token.
+pub(crate) fn caller_requires_token() -> bool {
+    let caller = match SWITCHED.get() {
+        Some(s) => s.outer_user,
+        None => unsafe { pg_sys::GetUserId() },
+    };
+    crate::cache::app_role_requires_token(caller)
 }
 
 /// The caller's identity before the first switch of this transaction, and the tenant it

@@ -17,10 +17,12 @@ mod memory;
 mod migrate;
 mod migrations;
 mod pool;
+mod postgrest;
 mod registry;
 mod roles;
 mod slug;
 mod subxact;
+mod tokens;
 mod version;
 
 #[pg_guard]
