@@ -2,6 +2,11 @@
 # make bench [PG=17]: every benchmark of BENCHMARKS.md, side by side with its baseline in
 # the same run, on a throwaway cluster; rewrites BENCHMARKS.md.
 # make bench-smoke: the same code at tiny sizes (seconds), run by make test so it cannot rot.
+#
+# BENCH_ONLY="tokens pool" runs only the named sections (any of: enter isolation migrate
+# provision tokens pool), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. The fleet they
+# need is still created (FLEET tenants for enter, isolation and migrate; otherwise only the
+# N_MID that tokens and pool use); their rows are printed, and BENCHMARKS.md is left as it is.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,9 +19,18 @@ PGB="$(pg_bindir_for "$PGV")/pgbench"
 
 if [ "$MODE" = full ]; then
   FLEET=10000 N_MID=1000 N_SMALL=10 DUR=30 RUNS=3 CLIENTS=4 N_PROV=1000 N_DROP=20 PROFILE=--release
+  POOL_ROWS=1000
 else
   FLEET=200 N_MID=50 N_SMALL=10 DUR=2 RUNS=1 CLIENTS=2 N_PROV=10 N_DROP=3 PROFILE=
+  POOL_ROWS=100
 fi
+SECTIONS="enter isolation migrate provision tokens pool"
+BENCH_ONLY=${BENCH_ONLY:-}
+for s in $BENCH_ONLY; do
+  case " $SECTIONS " in *" $s "*) ;; *) echo "BENCH_ONLY: unknown section '$s' (sections: $SECTIONS)" >&2; exit 2 ;; esac
+done
+want() { [ -z "$BENCH_ONLY" ] || case " $BENCH_ONLY " in *" $1 "*) true ;; *) false ;; esac; }
+want enter || want isolation || want migrate || FLEET=$N_MID
 
 DIR=$(mktemp -d /tmp/stash-bench.XXXXXX)
 chmod 755 "$DIR"
@@ -33,8 +47,16 @@ secs() { python3 -c "print(f'{($2 - $1) / 1e9:.3f}')" ; }   # secs T0 T1
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
 ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.3f}' if b else 'n/a')" "$1" "$2"; }
 P() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# the goal: the median of the per-round ratios (each round's variants share its noise)
+per_round() {  # per_round A B -> median over rounds of A_i / B_i
+  python3 -c "import statistics, sys; a, b = (list(map(float, x.split())) for x in sys.argv[1:]); print(f'{statistics.median(x / y if y else 0 for x, y in zip(a, b)):.3f}')" "$1" "$2"
+}
+rounds() {  # rounds A B -> the per-round ratios A_i / B_i, "0.987, 1.012, 0.954"
+  python3 -c "import sys; a, b = (list(map(float, x.split())) for x in sys.argv[1:]); print(', '.join(f'{x / y if y else 0:.3f}' for x, y in zip(a, b)))" "$1" "$2"
+}
+declare -A TPS
 
-echo "== stash_tenancy benchmarks ($MODE) on PostgreSQL $PGV"
+echo "== stash_tenancy benchmarks ($MODE) on PostgreSQL $PGV${BENCH_ONLY:+, only: $BENCH_ONLY}"
 bash scripts/install.sh install "$(pg_config_for "$PGV")" $PROFILE >"$DIR/install.log" 2>&1 \
   || { cat "$DIR/install.log"; exit 1; }
 cluster_start "$PGV" "$DIR/pg" || exit 1
@@ -65,9 +87,33 @@ echo "-- creating $FLEET tenants (1-table template), one transaction each"
 seq 1 "$FLEET" | sed "s/.*/SELECT 1 FROM stash.tenant_create('t&');/" >"$DIR/fleet.sql"
 t0=$(now_ns); P -d bench -f "$DIR/fleet.sql" >/dev/null || fail "fleet creation"; t1=$(now_ns)
 note "fleet.create_s" "$(secs "$t0" "$t1")"
+note "fleet.size" "$FLEET"
 P -d bench -c "VACUUM ANALYZE" >/dev/null
 
+# the application role of the isolation, tokens and pool sections (registered once)
+APP_ROLE=
+app_role() {
+  [ -n "$APP_ROLE" ] && return 0
+  P -d bench -c "CREATE ROLE bench_app LOGIN" -c "SELECT stash.app_role_add('bench_app')" >/dev/null \
+    || fail "bench_app"
+  APP_ROLE=bench_app
+}
+# pgb_run USER OUT SCRIPT... -> tps: DUR seconds of pgbench as USER, random tenant among
+# N_MID; several scripts are mixed (each transaction picks one). The output is kept in OUT;
+# nothing is printed when a client failed (the caller reports it).
+pgb_run() {
+  local user=$1 out=$2 s files=(); shift 2
+  for s in "$@"; do files+=(-f "bench/$s.sql"); done
+  "$PGB" -n -M prepared -U "$user" -c "$CLIENTS" -j 2 -T "$DUR" -D ntenants="$N_MID" -D nrows="$POOL_ROWS" \
+    "${files[@]}" bench >"$out" 2>&1 || return 0
+  sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | head -1
+}
+mixed_latency() {  # mixed_latency OUT I -> average latency (ms) of the I-th script of a mixed run
+  sed -n "/^SQL script $2:/,/^SQL script/s/^ - latency average = \([0-9.]*\) ms/\1/p" "$1"
+}
+
 # ---- 1+2. context switch ----------------------------------------------------------------------
+if want enter; then
 pgb() {  # pgb SCRIPT NTENANTS [SECONDS] -> tps
   "$PGB" -n -M prepared -c "$CLIENTS" -j 2 -T "${3:-$DUR}" -D ntenants="$2" -f "bench/$1.sql" bench 2>"$DIR/pgb.err" \
     | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
@@ -84,7 +130,6 @@ pgb_halves() {  # pgb_halves SCRIPT NTENANTS -> "tps-of-first-DUR tps-of-second-
   python3 -c "import sys; f, t, d = map(float, sys.argv[1:]); print(f'{f:.1f} {(t - f * d) / d:.1f}')" "$first" "$total" "$DUR"
 }
 echo "-- context switch: $RUNS interleaved runs x ${DUR}s, $CLIENTS clients, random tenant among $N_MID"
-declare -A TPS
 VARIANTS=(enter_set_local enter_stash enter_plpgsql)
 for run in $(seq 1 "$RUNS"); do
   # each run starts with another variant, so a drift of the machine hits all three alike
@@ -161,15 +206,16 @@ if [ $PGSS = 1 ]; then
   pgss_note "enter.server_us_per_call"
   pgss_track none
 fi
+fi  # enter
 
 # ---- 6. isolation: the role switch of an application role ---------------------------------------
 # The same pgbench script as (b), run as a registered application role (tenant_enter makes
 # the tenant's role the current user; privileges are then checked for it) and as the
 # superuser (an administrator: no switch, the 0.1.0 path), interleaved; the floor (a) as
 # the superuser too.
+if want isolation; then
 echo "-- isolation: enter as an application role vs as an administrator: $RUNS runs x ${DUR}s"
-P -d bench -c "CREATE ROLE bench_app LOGIN" -c "SELECT stash.app_role_add('bench_app')" >/dev/null \
-  || fail "bench_app"
+app_role
 pgb_as() {  # pgb_as USER SCRIPT -> tps
   "$PGB" -n -M prepared -U "$1" -c "$CLIENTS" -j 2 -T "$DUR" -D ntenants="$N_MID" -f "bench/$2.sql" bench \
     2>"$DIR/pgb.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
@@ -183,10 +229,6 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 for key in app admin floor; do note "isolation.tps.$key" "$(median ${TPS[iso_$key]})"; done
-# the goal: the median of the per-round ratios (each round's variants share its noise)
-per_round() {  # per_round A B -> median over rounds of A_i / B_i
-  python3 -c "import statistics, sys; a, b = (list(map(float, x.split())) for x in sys.argv[1:]); print(f'{statistics.median(x / y for x, y in zip(a, b)):.3f}')" "$1" "$2"
-}
 note "isolation.ratio.app_over_admin" "$(per_round "${TPS[iso_app]}" "${TPS[iso_admin]}")"
 note "isolation.ratio.app_over_floor" "$(per_round "${TPS[iso_app]}" "${TPS[iso_floor]}")"
 if [ $PGSS = 1 ]; then
@@ -215,8 +257,10 @@ SELECT substring(pg_read_file('/proc/self/status') from 'RssAnon:\s+(\d+)');
 SQL
 note "enter.backend_rss_anon_kb.before" "$(sed -n 1p "$DIR/mem.out")"
 note "enter.backend_rss_anon_kb.after_${FLEET}_enters" "$(sed -n 2p "$DIR/mem.out")"
+fi  # isolation
 
 # ---- 4. fleet migration --------------------------------------------------------------------------
+if want migrate; then
 echo "-- fleet migration over $FLEET tenants"
 runs=()
 for i in 1 2 3; do
@@ -255,8 +299,10 @@ done
 P -d bench -c "SELECT format('SET search_path = %I; ALTER TABLE items ADD COLUMN baseline int;', schema_name) FROM stash.tenants" >"$DIR/loop.sql"
 t0=$(now_ns); P -d bench -f "$DIR/loop.sql" >/dev/null || fail "client loop"; t1=$(now_ns)
 note "migrate_all.alter.client_loop.per_s" "$(python3 -c "print(f'{$FLEET / (($t1 - $t0) / 1e9):.0f}')")"
+fi  # migrate
 
 # ---- 3+5. provisioning and drop ------------------------------------------------------------------
+if want provision; then
 echo "-- provisioning $N_PROV tenants with the 8-table template vs the same DDL raw"
 P -d prov -v tpl="$(cat tests/fixtures/document_pipeline.sql)" >/dev/null <<'SQL' || fail "prov setup"
 CREATE EXTENSION stash_tenancy;
@@ -293,19 +339,26 @@ note "create.ratio.time_over_raw" "$(ratio "$st_s" "$raw_s")"
 [ "$(wc -l <"$DIR/drop.ms")" = "$N_DROP" ] || fail "tenant_drop"
 note "drop.tenant_drop.median_ms" "$(median $(cat "$DIR/drop.ms"))"
 note "drop.raw_drop_schema.median_ms" "$(median $(cat "$DIR/rawdrop.ms"))"
+fi  # provision
+
+#@@MINE@@
 # the goal of 0.2.0: server time of tenant_enter among the whole fleet, fresh connections
 # (the first 2 x DUR of new pgbench connections, which fill their caches), over among 10
-if [ $PGSS = 1 ]; then
+if want enter && [ $PGSS = 1 ]; then
   note "enter.ratio.server_us_large_over_small" "$(ratio \
     "$(sed -n "s/^enter.server_us_per_call.among_$FLEET.stash\t//p" "$RES")" \
     "$(sed -n "s/^enter.server_us_per_call.among_$N_SMALL.stash\t//p" "$RES")")"
 fi
 note "settings.max_locks_per_transaction" "$(P -d bench -c 'SHOW max_locks_per_transaction')"
 
-PG_VERSION=$(P -d bench -c 'SHOW server_version') python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" \
-  || fail "bench_report.py"
+PG_VERSION=$(P -d bench -c 'SHOW server_version') BENCH_ONLY="$BENCH_ONLY" \
+  python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" || fail "bench_report.py"
+if [ -n "$BENCH_ONLY" ]; then
+  echo "== the rows of: $BENCH_ONLY (BENCHMARKS.md left as it is)"
+  cat "$DIR/BENCHMARKS.md"
+fi
 if [ $FAILED != 0 ]; then echo "== bench ($MODE): FAILED"; exit 1; fi
-if [ "$MODE" = full ]; then
+if [ "$MODE" = full ] && [ -z "$BENCH_ONLY" ]; then
   cp "$DIR/BENCHMARKS.md" BENCHMARKS.md
   echo "== wrote BENCHMARKS.md"
 fi

@@ -270,7 +270,8 @@ COMMENT ON TABLE stash.pool_table_registry IS 'Shared tables whose rows belong t
 SELECT pg_catalog.pg_extension_config_dump('stash.pool_table_registry', '');
 REVOKE ALL ON stash.pool_table_registry FROM PUBLIC;
 CREATE VIEW stash.pool_tables AS
-SELECT relid AS "table", tenant_column, added_at FROM stash.pool_table_registry;
+SELECT relid AS "table", tenant_column, added_at FROM stash.pool_table_registry
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = relid);
 COMMENT ON VIEW stash.pool_tables IS 'Shared tables kept apart by tenant with row-level security (stash.pool_table_add).';
 REVOKE ALL ON stash.pool_tables FROM PUBLIC;
 CREATE FUNCTION stash.pool_table_add("tbl" regclass, "tenant_column" name DEFAULT 'tenant_id') RETURNS void

@@ -29,7 +29,8 @@ COMMENT ON TABLE stash.pool_table_registry IS 'Shared tables whose rows belong t
 SELECT pg_catalog.pg_extension_config_dump('stash.pool_table_registry', '');
 REVOKE ALL ON stash.pool_table_registry FROM PUBLIC;
 CREATE VIEW stash.pool_tables AS
-SELECT relid AS "table", tenant_column, added_at FROM stash.pool_table_registry;
+SELECT relid AS "table", tenant_column, added_at FROM stash.pool_table_registry
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = relid);
 COMMENT ON VIEW stash.pool_tables IS 'Shared tables kept apart by tenant with row-level security (stash.pool_table_add).';
 REVOKE ALL ON stash.pool_tables FROM PUBLIC;
 "#,
@@ -287,6 +288,15 @@ fn pool_table_remove(tbl: Option<pg_sys::Oid>) {
 
 /// Deletes the tenant's rows from every pool table (tenant_drop): (table, rows deleted).
 pub(crate) fn delete_rows(tenant_id: pgrx::Uuid) -> Vec<(String, i64)> {
+    // A regclass column holds no dependency: a pool table dropped since it was added
+    // leaves its registration behind, which goes now (its oid could name another
+    // table one day).
+    executor::update(
+        "DELETE FROM stash.pool_table_registry r
+          WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) r.relid)",
+        &[],
+        |_| Ok(()),
+    );
     let tables: Vec<(String, String)> = executor::select(
         "SELECT relid::text, tenant_column::text FROM stash.pool_table_registry ORDER BY 1",
         &[],

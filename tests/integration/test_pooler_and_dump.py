@@ -1,13 +1,17 @@
 """The tenant context behind a real PgBouncer in transaction mode, the registry through a
-real pg_dump / restore, and tenant_enter on a real hot standby."""
+real pg_dump / restore, and tenant_enter (by name and by token, with a pool table) on a
+real hot standby."""
 import os
 import subprocess
 import time
 
+import jwt
 import psycopg
 import pytest
 
 from conftest import as_postgres, bin_path, connect, find_pgbouncer, wait_until
+
+STANDBY_SECRET = "standby-secret-standby-secret-0123456789"
 
 
 @pytest.fixture
@@ -146,6 +150,14 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
         conn.execute("GRANT SELECT ON tenant_acme.notes TO " + conn.execute("SELECT stash.tenant_role('acme')").fetchone()[0])
         conn.execute("INSERT INTO tenant_acme.notes VALUES ('acme only')")
         acme_role = conn.execute("SELECT stash.tenant_role('acme')::text").fetchone()[0]
+        # signed entry and a pool table, read on the standby
+        conn.execute("SELECT stash.token_key_add('sb', 'HS256', %s)", (STANDBY_SECRET,))
+        conn.execute("CREATE TABLE public.sb_pool (tenant_id uuid NOT NULL, body text)")
+        conn.execute("SELECT stash.pool_table_add('public.sb_pool')")
+        group = conn.execute("SELECT stash.tenant_group_role()").fetchone()[0]
+        conn.execute(f'GRANT SELECT ON public.sb_pool TO "{group}", standby_app')
+        conn.execute("INSERT INTO public.sb_pool SELECT id, slug || ' pooled' FROM stash.tenants")
+        conn.execute("SELECT stash.app_role_require_token('standby_app')")
     standby = os.path.join(run_dir, "standby")
     subprocess.run(["rm", "-rf", standby], check=True)
     os.makedirs(standby)
@@ -165,12 +177,20 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
                              autocommit=True) as app:
             assert app.execute("SELECT pg_is_in_recovery()").fetchone()[0]
             with app.transaction():
-                app.execute("SELECT stash.tenant_enter('acme')")
+                token = jwt.encode({"tenant": "acme", "exp": int(time.time()) + 300},
+                                   STANDBY_SECRET, algorithm="HS256")
+                app.execute("SELECT stash.tenant_enter_token(%s)", (token,))
                 assert app.execute("SELECT current_user::text").fetchone()[0] == acme_role
                 assert app.execute("SELECT body FROM notes").fetchall() == [("acme only",)]
+                assert app.execute("SELECT body FROM public.sb_pool").fetchall() == [("acme pooled",)]
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     app.execute("SELECT * FROM tenant_globex.pg_class_does_not_matter")
             assert app.execute("SELECT current_user::text").fetchone()[0] == "standby_app"
+            assert app.execute("SELECT count(*) FROM public.sb_pool").fetchone()[0] == 0
+            # the role must enter by token: by name it is refused on the standby too
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                with app.transaction():
+                    app.execute("SELECT stash.tenant_enter('acme')")
         with standby_conn() as s:
             assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]
             with s.transaction():
@@ -192,6 +212,7 @@ def test_tenant_enter_works_on_a_hot_standby(db, run_dir):
         as_postgres([bin_path("pg_ctl"), "-D", data, "-m", "immediate", "stop"])
         with db.connect() as conn:
             conn.execute("SELECT stash.app_role_remove('standby_app')")
+            conn.execute("DROP TABLE public.sb_pool")
             conn.execute("SELECT stash.tenant_drop('acme')")
             conn.execute("SELECT stash.tenant_drop('globex')")
             conn.execute("DROP ROLE standby_app")

@@ -77,11 +77,19 @@ def world(db):
         admin.execute("SELECT stash.token_key_add('rs', 'RS256', %s)", (RSA_PUB,))
         admin.execute("SELECT stash.token_key_add('es', 'ES256', %s)", (EC_PUB,))
         ids = dict(admin.execute("SELECT slug, id::text FROM stash.tenants").fetchall())
+        # a pool table (shared, tenant column, row-level security) next to the schemas
+        group = admin.execute("SELECT stash.tenant_group_role()").fetchone()[0]
+        admin.execute("CREATE TABLE public.tok_notes (tenant_id uuid NOT NULL, body text)")
+        admin.execute("SELECT stash.pool_table_add('public.tok_notes')")
+        admin.execute(f'GRANT SELECT, INSERT ON public.tok_notes TO "{group}", {APP}')
+        for slug in ("acme", "globex"):
+            admin.execute("INSERT INTO public.tok_notes VALUES (%s, %s)", (ids[slug], slug + "-note"))
         roles = dict(admin.execute("SELECT slug, stash.tenant_role(slug)::text FROM stash.tenants").fetchall())
     yield {"db": db, "ids": ids, "roles": roles}
     with db.connect() as admin:
         for slug in ("acme", "globex", "initech"):
             admin.execute("SELECT stash.tenant_drop(%s, force => true)", (slug,))
+        admin.execute("DROP TABLE public.tok_notes")
         admin.execute(f"DROP OWNED BY {APP}")
         admin.execute(f"DROP ROLE {APP}")
 
@@ -95,7 +103,8 @@ def enter_with(conn, tok):
     with conn.transaction():
         conn.execute("SELECT stash.tenant_enter_token(%s)", (tok,))
         return conn.execute(
-            "SELECT current_user::text, stash.current_tenant(), (SELECT array_agg(note) FROM orders)"
+            "SELECT current_user::text, stash.current_tenant(), (SELECT array_agg(note) FROM orders),"
+            " (SELECT array_agg(body) FROM public.tok_notes)"
         ).fetchone()
 
 
@@ -104,7 +113,7 @@ def enter_with(conn, tok):
 def test_a_valid_token_enters_its_tenant_with_the_role_switch(world, alg, key, kid):
     with app(world) as conn:
         who = enter_with(conn, token(key=key, alg=alg, kid=kid))
-        assert who == (world["roles"]["acme"], "acme", ["acme-1"])
+        assert who == (world["roles"]["acme"], "acme", ["acme-1"], ["acme-note"])
         # and the transaction's end restores the application role
         assert conn.execute("SELECT current_user::text, stash.current_tenant()").fetchone() == (APP, None)
 
@@ -351,12 +360,14 @@ def test_through_pgbouncer_each_client_reaches_only_its_token_s_tenant(world, to
     try:
         for _ in range(3):
             pa = a.execute("SELECT pg_backend_pid()").fetchone()[0]
-            assert enter_with(a, token({"tenant": "acme"}))[2] == ["acme-1"]
+            assert enter_with(a, token({"tenant": "acme"}))[2:] == (["acme-1"], ["acme-note"])
             pb = b.execute("SELECT pg_backend_pid()").fetchone()[0]
-            assert enter_with(b, token({"tenant": "globex"}))[2] == ["globex-secret"]
+            assert enter_with(b, token({"tenant": "globex"}))[2:] == (["globex-secret"], ["globex-note"])
             assert pa == pb, "one server connection"
-            # b's next transaction, on the connection acme just used, holds no tenant
-            assert b.execute("SELECT current_user::text, stash.current_tenant()").fetchone() == (APP, None)
+            # b's next transaction, on the connection acme just used, holds no tenant:
+            # no schema privilege, and no row of the pool table
+            assert b.execute("SELECT current_user::text, stash.current_tenant(),"
+                             " (SELECT count(*) FROM public.tok_notes)").fetchone() == (APP, None, 0)
             with pytest.raises(E.InsufficientPrivilege):
                 with b.transaction():
                     b.execute("SELECT stash.tenant_enter('acme')")

@@ -81,6 +81,14 @@ SELECT count(*) AS policies FROM pg_policy WHERE polrelid = 'public.notes'::regc
 SELECT pg_get_expr(adbin, adrelid) AS tenant_id_default FROM pg_attrdef
  WHERE adrelid = 'public.notes'::regclass AND adnum = 2;
 DROP TABLE public.note_links, public.notes, public.wrong;
+
+-- a pool table dropped without pool_table_remove: it leaves the view at once, and its
+-- registration goes at the next tenant_drop (which does not trip over it)
+CREATE TABLE public.gone (tenant_id uuid);
+SELECT stash.pool_table_add('public.gone');
+DROP TABLE public.gone;
+SELECT count(*) AS pool_tables FROM stash.pool_tables;
 SELECT stash.tenant_drop('acme');
+SELECT count(*) AS registrations_left FROM stash.pool_table_registry;
 SELECT stash.app_role_remove('app');
 DROP ROLE app;
