@@ -57,10 +57,11 @@ fn bearer_token() -> String {
         .get("authorization")
         .and_then(serde_json::Value::as_str)
         .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
+            // as PostgREST reads it: the scheme in any case, then any whitespace
+            let (scheme, rest) = h.trim_start().split_once(char::is_whitespace)?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
         })
-        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
         .unwrap_or_else(|| {
             errors::raise(
                 Code::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
