@@ -329,5 +329,28 @@ AS 'MODULE_PATHNAME', 'postgrest_pre_request_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.token_key_add(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.token_key_remove(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.app_role_require_token(regrole, boolean) FROM PUBLIC;
+-- ---- tenant operations: rename, reset (and the events they record) ------------------------
+ALTER TABLE stash.events DROP CONSTRAINT events_action_check;
+ALTER TABLE stash.events ADD CONSTRAINT events_action_check
+    CHECK (action IN ('created', 'suspended', 'resumed', 'dropped',
+                      'migrated', 'rolled_back', 'migration_failed',
+                      'renamed', 'reset', 'cloned', 'restored'));
+CREATE FUNCTION stash."tenant_rename"(
+	"slug" TEXT,
+	"new_slug" TEXT
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_rename_wrapper';
+CREATE FUNCTION stash."tenant_reset"(
+	"slug" TEXT
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_reset_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_rename(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_reset(text) FROM PUBLIC;
 
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -63,12 +63,41 @@ fn enter(key: Key) {
     enter_admitted(entrant, key);
 }
 
+/// The tenant for `key`, with a share lock on its schema held to the end of the
+/// transaction: tenant_rename, tenant_reset, tenant_restore and tenant_drop take the
+/// exclusive lock, so they wait for the transactions inside the tenant, and a
+/// transaction that enters meanwhile waits for them and then sees their result — never
+/// a schema swapped or renamed under its feet.  A share lock on an object is allowed on
+/// a hot standby and writes nothing.
+fn lookup_and_lock(key: &Key) -> std::rc::Rc<cache::Entry> {
+    loop {
+        let generation = cache::generation();
+        let tenant = cache::lookup(key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
+        let Some(schema) = tenant.schema_oid() else {
+            return tenant; // a missing schema: entering fails at the first query, as before
+        };
+        // Accepts invalidations once the lock is granted: what we waited for is seen.
+        unsafe {
+            pg_sys::LockDatabaseObject(
+                pg_sys::NamespaceRelationId,
+                schema,
+                0,
+                pg_sys::AccessShareLock as pg_sys::LOCKMODE,
+            )
+        };
+        if cache::generation() == generation {
+            return tenant;
+        }
+        // The registry changed while we waited (or at all): look again, under the lock.
+    }
+}
+
 /// Enters the tenant named by `key` for an already admitted caller.
 pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     // Before the tenant's own catalog entries are loaded: what is released is the other
     // tenants' entries, and this tenant's working set is built afresh.
     crate::memory::enforce_limit();
-    let tenant = cache::lookup(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
+    let tenant = lookup_and_lock(&key);
     if tenant.suspended {
         errors::tenant_suspended(tenant.slug());
     }

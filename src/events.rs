@@ -11,7 +11,8 @@ CREATE TABLE stash.events (
     tenant_id uuid,
     slug      text,
     action    text        NOT NULL CHECK (action IN ('created', 'suspended', 'resumed', 'dropped',
-                                                     'migrated', 'rolled_back', 'migration_failed')),
+                                                     'migrated', 'rolled_back', 'migration_failed',
+                                                     'renamed', 'reset', 'cloned', 'restored')),
     detail    jsonb       NOT NULL DEFAULT '{}',
     actor     text        NOT NULL DEFAULT session_user
 );
@@ -38,6 +39,8 @@ pub(crate) enum Action {
     Migrated,
     RolledBack,
     MigrationFailed,
+    Renamed,
+    Reset,
 }
 
 impl Action {
@@ -50,6 +53,8 @@ impl Action {
             Action::Migrated => "migrated",
             Action::RolledBack => "rolled_back",
             Action::MigrationFailed => "migration_failed",
+            Action::Renamed => "renamed",
+            Action::Reset => "reset",
         }
     }
 }

@@ -19,6 +19,7 @@ static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::n
 static TOKEN_TENANT_CLAIM: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"tenant"));
 static TOKEN_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static ALLOW_RESET: GucSetting<bool> = GucSetting::<bool>::new(false);
 static OUTER_SEARCH_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) const TENANT_NAME: &CStr = c"stash.tenant";
@@ -68,6 +69,14 @@ pub(crate) fn init() {
         i32::MAX,
         GucContext::Suset,
         GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_bool_guc(
+        c"stash.allow_reset",
+        c"Allows stash.tenant_reset() in this session (development and tests).",
+        c"tenant_reset drops everything in a tenant's schema: it is refused unless an administrator turns this on.",
+        &ALLOW_RESET,
+        GucContext::Suset,
+        GucFlags::default(),
     );
     // Superuser-only: a role that could point the tenant claim at another claim of its
     // own token (or switch the audience check off) could enter a tenant no token names.
@@ -119,6 +128,9 @@ pub(crate) fn tenant() -> Option<String> {
 }
 pub(crate) fn tenant_id() -> Option<String> {
     non_empty(&TENANT_ID)
+}
+pub(crate) fn allow_reset() -> bool {
+    ALLOW_RESET.get()
 }
 pub(crate) fn token_tenant_claim() -> String {
     non_empty(&TOKEN_TENANT_CLAIM).unwrap_or_else(|| "tenant".into())

@@ -19,6 +19,8 @@ mod migrations;
 mod pool;
 mod postgrest;
 mod registry;
+mod rename;
+mod reset;
 mod roles;
 mod slug;
 mod subxact;

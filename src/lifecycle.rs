@@ -84,7 +84,7 @@ fn tenant_create(
 
 /// 42P06 for a schema of that name that is not a registered tenant: taking it over would
 /// hand someone else's tables to the tenant, and tenant_drop would later drop them.
-fn refuse_foreign_schema(slug: &Slug) {
+pub(crate) fn refuse_foreign_schema(slug: &Slug) {
     let schema = slug.schema();
     let (exists, registered) = executor::select(
         "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1::name), \
@@ -110,7 +110,28 @@ fn refuse_foreign_schema(slug: &Slug) {
     }
 }
 
-fn lock_or_fail(slug: Option<&str>) -> Tenant {
+/// Waits for every transaction inside the tenant to end (tenant_enter holds a share lock
+/// on the schema until its transaction ends) and keeps new ones out until ours ends; they
+/// then look the tenant up again.  For operations that rename, replace or drop the
+/// schema.  Returns the schema's oid, None if it is missing.
+pub(crate) fn lock_schema_exclusively(schema: &str) -> Option<pg_sys::Oid> {
+    let name = std::ffi::CString::new(schema).expect("names have no NUL");
+    let oid = unsafe { pg_sys::get_namespace_oid(name.as_ptr(), true) };
+    if oid == pg_sys::InvalidOid {
+        return None;
+    }
+    unsafe {
+        pg_sys::LockDatabaseObject(
+            pg_sys::NamespaceRelationId,
+            oid,
+            0,
+            pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE,
+        )
+    };
+    Some(oid)
+}
+
+pub(crate) fn lock_or_fail(slug: Option<&str>) -> Tenant {
     let slug = Slug::from_arg(slug);
     let key = Key::Slug(slug.as_str());
     registry::lock(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()))
@@ -159,8 +180,10 @@ fn tenant_resume(slug: Option<&str>) {
 #[pg_extern(volatile, parallel_unsafe, name = "tenant_drop")]
 #[search_path(pg_catalog, pg_temp)]
 fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false")) {
-    // Locking the row first makes the drop wait for a running migration of the tenant.
+    // Locking the row first makes the drop wait for a running migration of the tenant,
+    // the schema for the transactions inside the tenant.
     let tenant = lock_or_fail(slug);
+    lock_schema_exclusively(&tenant.schema);
     let outside = outside_dependents(&tenant.schema);
     if !outside.is_empty() && force != Some(true) {
         ErrorReport::new(
@@ -219,7 +242,7 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
 /// Objects outside `schema` that depend on objects inside it, described like
 /// PostgreSQL's own DROP messages ("view public.v depends on table tenant_acme.orders").
 /// A view's dependency is its rewrite rule's: it is reported as the view.
-fn outside_dependents(schema: &str) -> Vec<String> {
+pub(crate) fn outside_dependents(schema: &str) -> Vec<String> {
     Spi::connect(|client| {
         client
             .select(

@@ -231,6 +231,23 @@ pub(crate) fn drop(slug: &str, id: pgrx::Uuid) {
     }
 }
 
+/// Renames the tenant's role along with its slug (its oid, memberships and privileges
+/// stay).  A missing role is left to tenant_roles_repair.
+pub(crate) fn rename(old_slug: &str, new_slug: &str, id: pgrx::Uuid) {
+    let (old, new) = (role_name(old_slug, id), role_name(new_slug, id));
+    if old == new || !role_exists(&old) {
+        return;
+    }
+    let (o, n) = (quote_identifier(&old), quote_identifier(&new));
+    run_as_owner(&format!(
+        "ALTER ROLE {o} RENAME TO {n}; COMMENT ON ROLE {n} IS {}",
+        pgrx::spi::quote_literal(format!(
+            "stash_tenancy: tenant {new_slug} of database {}",
+            current_database()
+        ))
+    ));
+}
+
 /// The name of the tenant's role.
 #[pg_extern(stable, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
