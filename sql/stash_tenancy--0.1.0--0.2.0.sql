@@ -353,4 +353,17 @@ AS 'MODULE_PATHNAME', 'tenant_reset_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.tenant_rename(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.tenant_reset(text) FROM PUBLIC;
 
+CREATE FUNCTION stash."tenant_verify"(
+	"slug" TEXT DEFAULT NULL
+) RETURNS TABLE (
+	"slug" TEXT,
+	"status" TEXT,
+	"differences" TEXT[]
+)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_verify_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_verify(text) FROM PUBLIC;
+
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

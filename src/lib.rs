@@ -25,6 +25,7 @@ mod roles;
 mod slug;
 mod subxact;
 mod tokens;
+mod verify;
 mod version;
 
 #[pg_guard]

@@ -602,6 +602,27 @@ pub(crate) fn provision(id: pgrx::Uuid, slug: &str, schema: &str) -> i64 {
     version
 }
 
+/// Runs the up SQL of `steps` (version, SQL) in `schema` exactly as migrations run in a
+/// tenant's schema — owner, security-restricted operation, search_path, settings undone —
+/// without a ledger: tenant_verify's reference schema, built inside a subtransaction that
+/// its caller rolls back.  The schema must belong to the current user.
+pub(crate) fn replay(schema: &str, steps: &[(i64, String)]) {
+    let target = Target {
+        tenant_id: None,
+        label: schema.to_string(),
+        schema: schema.to_string(),
+        search_path: guc::tenant_search_path(schema),
+        scope: Scope::Tenant,
+        owner: unsafe { pg_sys::GetUserId() },
+    };
+    for (version, sql) in steps {
+        let _context = errors::Context::push(&format!(
+            "stash_tenancy: migration {version}, replayed into a scratch schema"
+        ));
+        run_sql(&target, sql, &Limits::default());
+    }
+}
+
 // ---- a statement timeout per step ----------------------------------------------------------
 
 // utils/timeout.h, not in pgrx's bindings.  STATEMENT_TIMEOUT is the fourth TimeoutId in
