@@ -366,4 +366,16 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'tenant_verify_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.tenant_verify(text) FROM PUBLIC;
 
+CREATE FUNCTION stash."tenant_clone"(
+	"source" TEXT,
+	"slug" TEXT,
+	"name" TEXT DEFAULT NULL,
+	"with_data" bool DEFAULT true
+) RETURNS stash.tenants
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_clone_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_clone(text, text, text, boolean) FROM PUBLIC;
+
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -41,6 +41,8 @@ pub(crate) enum Action {
     MigrationFailed,
     Renamed,
     Reset,
+    Cloned,
+    Restored,
 }
 
 impl Action {
@@ -55,6 +57,8 @@ impl Action {
             Action::MigrationFailed => "migration_failed",
             Action::Renamed => "renamed",
             Action::Reset => "reset",
+            Action::Cloned => "cloned",
+            Action::Restored => "restored",
         }
     }
 }

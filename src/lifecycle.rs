@@ -25,7 +25,19 @@ fn tenant_create(
     settings: default!(Option<pgrx::JsonB>, "'{}'"),
 ) -> pgrx::composite_type!('static, "tenants") {
     let slug = Slug::from_arg(slug);
-    let settings = settings.map(|s| s.0).unwrap_or_else(|| json!({}));
+    let id = create(&slug, name, settings.map(|s| s.0), None);
+    row(id)
+}
+
+/// tenant_create's work: the registry row, the schema, the role, the migrations up to
+/// `to` (all of them: None), the `created` event.  Returns the new tenant's id.
+pub(crate) fn create(
+    slug: &Slug,
+    name: Option<&str>,
+    settings: Option<serde_json::Value>,
+    to: Option<i64>,
+) -> pgrx::Uuid {
+    let settings = settings.unwrap_or_else(|| json!({}));
     if !settings.is_object() {
         errors::raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -34,7 +46,7 @@ fn tenant_create(
         );
     }
     let schema = slug.schema();
-    refuse_foreign_schema(&slug);
+    refuse_foreign_schema(slug);
 
     // The registry row first: its unique index is what serializes two sessions creating
     // the same slug.  The loser waits for the winner's transaction and then finds the
@@ -62,8 +74,8 @@ fn tenant_create(
     // creates an object in it.
     roles::provide(slug.as_str(), id, schema.as_str());
 
-    // Every registered tenant migration, before the tenant is reported as created.
-    let version = migrate::provision(id, slug.as_str(), schema.as_str());
+    // The registered tenant migrations, before the tenant is reported as created.
+    let version = migrate::provision_to(id, slug.as_str(), schema.as_str(), to);
 
     events::record(
         Some(id),
@@ -71,6 +83,11 @@ fn tenant_create(
         Action::Created,
         json!({ "schema": schema.as_str(), "version": version }),
     );
+    id
+}
+
+/// The registry row of tenant `id`, as the SQL functions return it.
+pub(crate) fn row(id: pgrx::Uuid) -> pgrx::composite_type!('static, "tenants") {
     executor::select(
         "SELECT t FROM stash.tenants t WHERE t.id = $1",
         &[id.into()],

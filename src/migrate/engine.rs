@@ -582,10 +582,16 @@ pub(crate) fn migrate_maybe_dry(target: &Target, to: Option<i64>, dry_run: bool)
 /// backend's subxact cache past 64 versions, which makes every snapshot on the primary
 /// and its standbys consult pg_subtrans while the create runs.  Returns the version.
 pub(crate) fn provision(id: pgrx::Uuid, slug: &str, schema: &str) -> i64 {
+    provision_to(id, slug, schema, None)
+}
+
+/// [`provision`] up to version `to` (every version: None): a clone is built at its
+/// source's version.
+pub(crate) fn provision_to(id: pgrx::Uuid, slug: &str, schema: &str, to: Option<i64>) -> i64 {
     let target = Target::tenant(id, slug, schema);
     require_owner_privileges(&target);
     let mut version = 0;
-    for step in plan(&target, None) {
+    for step in plan(&target, to) {
         let _context = errors::Context::push(&format!(
             "stash_tenancy: migration {} ({}) of tenant \"{slug}\", which is therefore not created",
             step.version, step.name

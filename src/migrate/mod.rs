@@ -9,4 +9,4 @@ mod api;
 pub(crate) mod engine;
 mod fleet;
 
-pub(crate) use engine::provision;
+pub(crate) use engine::{provision, provision_to};
