@@ -378,4 +378,10 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'tenant_clone_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.tenant_clone(text, text, text, boolean) FROM PUBLIC;
 
+CREATE FUNCTION stash.tenant_restore(slug text, from_schema name, keep_old boolean DEFAULT true) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'tenant_restore_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_restore(text, name, boolean) FROM PUBLIC;
+
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

@@ -22,6 +22,7 @@ mod postgrest;
 mod registry;
 mod rename;
 mod reset;
+mod restore;
 mod roles;
 mod slug;
 mod subxact;

@@ -104,6 +104,12 @@ fn tenant_reset(slug: Option<&str>) {
     let pool_rows = crate::pool::delete_rows(tenant.id);
     roles::provide(&tenant.slug, tenant.id, &tenant.schema);
     let version = migrate::provision(tenant.id, &tenant.slug, &tenant.schema);
+    // A registry write: every backend's tenant cache drops the old schema's oid.
+    executor::update(
+        "UPDATE stash.tenants SET updated_at = now() WHERE id = $1",
+        &[tenant.id.into()],
+        |_| Ok(()),
+    );
     let mut detail = json!({ "version": version });
     if !pool_rows.is_empty() {
         detail["pool_rows_deleted"] = pool_rows.into_iter().map(|(t, n)| (t, json!(n))).collect();

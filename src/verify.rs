@@ -237,7 +237,7 @@ pub(crate) fn reference(steps: &[(i64, String)], cache_key: &str) -> Rc<Referenc
             pgrx::spi::quote_identifier(&scratch)
         ))
         .expect("create the scratch schema");
-        engine::replay(&scratch, steps);
+        engine::replay(&scratch, steps, "replayed into the scratch");
         quiet.close();
         describe(&scratch)
     })

@@ -609,21 +609,23 @@ pub(crate) fn provision_to(id: pgrx::Uuid, slug: &str, schema: &str, to: Option<
 }
 
 /// Runs the up SQL of `steps` (version, SQL) in `schema` exactly as migrations run in a
-/// tenant's schema — owner, security-restricted operation, search_path, settings undone —
-/// without a ledger: tenant_verify's reference schema, built inside a subtransaction that
-/// its caller rolls back.  The schema must belong to the current user.
-pub(crate) fn replay(schema: &str, steps: &[(i64, String)]) {
+/// tenant's schema — as the schema's owner, security-restricted, search_path, settings
+/// undone — without touching any ledger: tenant_verify's reference schema (built inside a
+/// subtransaction its caller rolls back) and a schema tenant_restore brings forward
+/// before it becomes the tenant's.  The caller must have the owner's privileges.
+pub(crate) fn replay(schema: &str, steps: &[(i64, String)], why: &str) {
     let target = Target {
         tenant_id: None,
         label: schema.to_string(),
         schema: schema.to_string(),
         search_path: guc::tenant_search_path(schema),
         scope: Scope::Tenant,
-        owner: unsafe { pg_sys::GetUserId() },
+        owner: schema_owner(schema, schema),
     };
+    require_owner_privileges(&target);
     for (version, sql) in steps {
         let _context = errors::Context::push(&format!(
-            "stash_tenancy: migration {version}, replayed into a scratch schema"
+            "stash_tenancy: migration {version}, {why} schema \"{schema}\""
         ));
         run_sql(&target, sql, &Limits::default());
     }
