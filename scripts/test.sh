@@ -207,6 +207,7 @@ DEMO_V=${PG_DEFAULT:-17}
 wants demo && single demo " (pg$DEMO_V)" "$RUN_DIR/demo.log" env PG="$DEMO_V" bash scripts/demo.sh demo
 wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" bash scripts/bench.sh smoke
 wants bench && single bench-memory-smoke "" "$RUN_DIR/bench-memory.log" env PG="$DEMO_V" bash scripts/bench_memory.sh smoke
+wants bench && single bench-ops-smoke "" "$RUN_DIR/bench-ops.log" env PG="$DEMO_V" bash scripts/bench_ops.sh smoke
 
 say "summary ($(( $(date +%s) - T_ALL ))s)"
 printf '%s\n' "${SUMMARY[@]}"

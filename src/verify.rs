@@ -26,13 +26,18 @@ use std::rc::Rc;
 /// Object identity → normalized definition.
 pub(crate) type Description = BTreeMap<String, String>;
 
-/// One row per object of the schema `$1`; definitions still carry the schema's name
-/// where PostgreSQL qualifies (it is stripped in Rust).  Run as the registry owner with
-/// search_path = pg_catalog (executor.rs), so every other schema is named in full.
+/// One row per object of the schemas `$1` (schema, identity, definition); definitions
+/// still carry the schema's name where PostgreSQL qualifies (it is stripped in Rust).
+/// Run as the registry owner with search_path = pg_catalog (executor.rs), so every other
+/// schema is named in full.  One query for many schemas: each catalog is read once, not
+/// once per tenant (pg_class has no index on the namespace alone).
 const DESCRIBE: &str = r#"
-WITH n AS (SELECT oid FROM pg_namespace WHERE nspname = $1::name)
-SELECT kind || ' ' || name, coalesce(def, '') FROM (
-  SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+WITH n AS MATERIALIZED (SELECT oid, nspname FROM pg_namespace WHERE nspname = ANY ($1::name[])),
+     rels AS MATERIALIZED (SELECT c.oid, c.relname, c.relkind, c.relispartition, c.relpersistence,
+                                  c.relrowsecurity, c.relforcerowsecurity, c.relpartbound, n.nspname
+                             FROM pg_class c JOIN n ON c.relnamespace = n.oid)
+SELECT nspname::text, kind || ' ' || name, coalesce(def, '') FROM (
+  SELECT c.nspname, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
                         WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'
                         ELSE 'foreign table' END AS kind,
          c.relname::text AS name,
@@ -52,10 +57,10 @@ SELECT kind || ' ' || name, coalesce(def, '') FROM (
                   CASE WHEN c.relrowsecurity THEN 'row level security' END,
                   CASE WHEN c.relforcerowsecurity THEN 'forced' END)
          END AS def
-    FROM pg_class c JOIN n ON c.relnamespace = n.oid
+    FROM rels c
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
-  SELECT 'column', c.relname || '.' || a.attname,
+  SELECT c.nspname, 'column', c.relname || '.' || a.attname,
          format_type(a.atttypid, a.atttypmod)
          || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
          || CASE a.attidentity WHEN 'a' THEN ' generated always as identity'
@@ -64,25 +69,25 @@ SELECT kind || ' ' || name, coalesce(def, '') FROM (
                  WHEN d.adbin IS NOT NULL THEN ' default ' || pg_get_expr(d.adbin, d.adrelid) ELSE '' END
          || CASE WHEN a.attcollation <> t.typcollation
                  THEN ' collate ' || (SELECT collname FROM pg_collation WHERE oid = a.attcollation) ELSE '' END
-    FROM pg_class c JOIN n ON c.relnamespace = n.oid
+    FROM rels c
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     JOIN pg_type t ON t.oid = a.atttypid
     LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
    WHERE c.relkind IN ('r', 'p', 'f')
   UNION ALL
-  SELECT 'constraint', c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
-    FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN n ON c.relnamespace = n.oid
+  SELECT c.nspname, 'constraint', c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+    FROM pg_constraint k JOIN rels c ON c.oid = k.conrelid
   UNION ALL
-  SELECT 'index', i.relname, pg_get_indexdef(i.oid)
-    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN n ON i.relnamespace = n.oid
+  SELECT i.nspname, 'index', i.relname, pg_get_indexdef(i.oid)
+    FROM pg_index x JOIN rels i ON i.oid = x.indexrelid
   UNION ALL
-  SELECT 'trigger', c.relname || '.' || g.tgname,
+  SELECT c.nspname, 'trigger', c.relname || '.' || g.tgname,
          pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (replica)'
                                                        WHEN 'A' THEN ' (always)' ELSE '' END
-    FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN n ON c.relnamespace = n.oid
+    FROM pg_trigger g JOIN rels c ON c.oid = g.tgrelid
    WHERE NOT g.tgisinternal
   UNION ALL
-  SELECT 'policy', c.relname || '.' || p.polname,
+  SELECT c.nspname, 'policy', c.relname || '.' || p.polname,
          format('%s for %s to %s using (%s) with check (%s)',
                 CASE WHEN p.polpermissive THEN 'permissive' ELSE 'restrictive' END,
                 CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update'
@@ -90,9 +95,9 @@ SELECT kind || ' ' || name, coalesce(def, '') FROM (
                 (SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END, ', ' ORDER BY 1)
                    FROM unnest(p.polroles) r),
                 pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
-    FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN n ON c.relnamespace = n.oid
+    FROM pg_policy p JOIN rels c ON c.oid = p.polrelid
   UNION ALL
-  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+  SELECT n.nspname, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
          p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
          CASE WHEN p.prokind = 'a' THEN NULL
               ELSE concat_ws(' ', 'returns', coalesce(pg_get_function_result(p.oid), 'void'), 'language', l.lanname,
@@ -101,7 +106,7 @@ SELECT kind || ' ' || name, coalesce(def, '') FROM (
                              'body', left(md5(coalesce(p.prosrc, '')), 12)) END
     FROM pg_proc p JOIN n ON p.pronamespace = n.oid JOIN pg_language l ON l.oid = p.prolang
   UNION ALL
-  SELECT 'type', t.typname,
+  SELECT n.nspname, 'type', t.typname,
          CASE t.typtype
            WHEN 'e' THEN 'enum (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
                                         FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
@@ -124,29 +129,44 @@ SELECT kind || ' ' || name, coalesce(def, '') FROM (
 
 /// The description of `schema`, with the schema's own name taken out of definitions.
 pub(crate) fn describe(schema: &str) -> Description {
-    let rows: Vec<(String, String)> =
-        executor::select(DESCRIBE, &[schema.to_string().into()], |t| {
+    describe_many(&[schema.to_string()])
+        .remove(schema)
+        .unwrap_or_default()
+}
+
+/// The descriptions of several schemas, read in one pass over the catalogs.
+pub(crate) fn describe_many(schemas: &[String]) -> HashMap<String, Description> {
+    let rows: Vec<(String, String, String)> =
+        executor::select(DESCRIBE, &[schemas.to_vec().into()], |t| {
             t.map(|r| {
                 Ok((
                     r.get::<String>(1)?.unwrap_or_default(),
                     r.get::<String>(2)?.unwrap_or_default(),
+                    r.get::<String>(3)?.unwrap_or_default(),
                 ))
             })
             .collect()
         });
-    let quoted = format!("{}.", pgrx::spi::quote_identifier(schema));
-    let plain = format!("{schema}.");
-    let normalize = |text: &str| {
+    let mut out: HashMap<String, Description> = schemas
+        .iter()
+        .map(|s| (s.clone(), Description::new()))
+        .collect();
+    for (schema, identity, def) in rows {
+        let quoted = format!("{}.", pgrx::spi::quote_identifier(&schema));
+        let plain = format!("{schema}.");
         // deparsed views and functions come over several lines: one line compares and reads
-        text.replace(&quoted, "")
-            .replace(&plain, "")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    rows.into_iter()
-        .map(|(identity, def)| (normalize(&identity), normalize(&def)))
-        .collect()
+        let normalize = |text: &str| {
+            text.replace(&quoted, "")
+                .replace(&plain, "")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        out.entry(schema.clone())
+            .or_default()
+            .insert(normalize(&identity), normalize(&def));
+    }
+    out
 }
 
 /// Human-readable differences of `actual` from `expected`, in the order of the objects'
@@ -250,6 +270,31 @@ pub(crate) fn reference(steps: &[(i64, String)], cache_key: &str) -> Rc<Referenc
 /// A tenant's verdict: `ok`, `drifted` (with the differences), or `unverifiable` (its
 /// migrations could not be replayed; the error says why).
 pub(crate) fn verify_tenant(tenant: &Tenant) -> (&'static str, Vec<String>) {
+    let schemas = [tenant.schema.clone()];
+    let existing = existing_schemas(&schemas);
+    let actual = describe_many(&schemas);
+    judge(
+        tenant,
+        existing
+            .contains(&tenant.schema)
+            .then(|| &actual[&tenant.schema]),
+    )
+}
+
+/// Which of `schemas` exist.
+fn existing_schemas(schemas: &[String]) -> std::collections::HashSet<String> {
+    executor::select(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY ($1::name[])",
+        &[schemas.to_vec().into()],
+        |t| {
+            t.map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
+                .collect()
+        },
+    )
+}
+
+/// The verdict on `tenant` whose schema is described by `actual` (None: it is missing).
+fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<String>) {
     let applied = applied(tenant.id);
     let mut notes: Vec<String> = applied
         .iter()
@@ -278,18 +323,16 @@ pub(crate) fn verify_tenant(tenant: &Tenant) -> (&'static str, Vec<String>) {
             return ("unverifiable", notes);
         }
     };
-    let schema_exists = executor::select(
-        "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1::name)",
-        &[tenant.schema.clone().into()],
-        |t| t.first().get_one::<bool>(),
-    ) == Some(true);
-    if !schema_exists {
+    let Some(actual) = actual else {
         notes.push(format!("schema {} does not exist", tenant.schema));
         return ("drifted", notes);
-    }
-    notes.extend(differences(&describe(&tenant.schema), expected));
+    };
+    notes.extend(differences(actual, expected));
     (if notes.is_empty() { "ok" } else { "drifted" }, notes)
 }
+
+/// Tenants described per batch: a batch's descriptions are held in memory at once.
+const BATCH: usize = 500;
 
 /// Compares each tenant's schema (or one tenant's) with what the migrations in its
 /// ledger make: `ok`, `drifted` with human-readable differences, or `unverifiable`.
@@ -317,13 +360,17 @@ fn tenant_verify(
             all
         }
     };
-    let rows: Vec<_> = tenants
-        .iter()
-        .map(|t| {
-            let (status, differences) = verify_tenant(t);
-            (t.slug.clone(), status.to_string(), differences)
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(tenants.len());
+    for batch in tenants.chunks(BATCH) {
+        let schemas: Vec<String> = batch.iter().map(|t| t.schema.clone()).collect();
+        let existing = existing_schemas(&schemas);
+        let described = describe_many(&schemas);
+        for t in batch {
+            let actual = existing.contains(&t.schema).then(|| &described[&t.schema]);
+            let (status, differences) = judge(t, actual);
+            rows.push((t.slug.clone(), status.to_string(), differences));
+        }
+    }
     TableIterator::new(rows)
 }
 

@@ -47,6 +47,7 @@ def prod(db, run_dir):
         admin.execute("INSERT INTO tenant_acme.orders (item) VALUES ('written after the loss')")
     yield {"db": db, "backup": backup, "run_dir": run_dir}
     with db.connect() as admin:
+        admin.execute("SET lock_timeout = '20s'")  # a failed test may leave a session inside
         for (slug,) in admin.execute("SELECT slug FROM stash.tenants").fetchall():
             admin.execute("SELECT stash.tenant_drop(%s, force => true)", (slug,))
         admin.execute("SELECT stash.app_role_remove('restore_app')")
@@ -79,36 +80,38 @@ def test_restore_one_tenant_from_last_night_while_a_session_is_inside(prod):
         globex_before = admin.execute("SELECT xmin::text, * FROM tenant_globex.orders").fetchall()
 
     inside = psycopg.connect(dbname=db.name, user="restore_app", autocommit=True)
-    inside.execute("BEGIN")
-    inside.execute("SELECT stash.tenant_enter('acme')")
-    assert inside.execute("SELECT count(*) FROM orders").fetchone() == (2,)
-
     restorer = db.connect()
-    result = {}
-
-    def restore():
-        try:
-            restorer.execute("SELECT stash.tenant_restore('acme', 'restore_acme')")
-        except Exception as e:  # noqa: BLE001
-            result["error"] = e
-
-    thread = threading.Thread(target=restore)
-    thread.start()
-    time.sleep(0.5)
-    assert thread.is_alive(), "the swap waits for the transaction inside acme"
-    assert inside.execute("SELECT count(*) FROM orders").fetchone() == (2,), "never a mix"
-    inside.execute("COMMIT")
-    thread.join(30)
-    assert "error" not in result, result.get("error")
-    restorer.close()
-
-    # acme has last night's rows, at today's version (the column and index of 2 and 3)
-    with inside.transaction():
+    try:
+        inside.execute("BEGIN")
         inside.execute("SELECT stash.tenant_enter('acme')")
-        assert inside.execute("SELECT id, item, note FROM orders ORDER BY id").fetchall() == [
-            (1, "anvil", "n/a"), (2, "rocket", "n/a"), (3, "magnet", "n/a")]
-        inside.execute("INSERT INTO orders (item) VALUES ('after the restore')")
-    inside.close()
+        assert inside.execute("SELECT count(*) FROM orders").fetchone() == (2,)
+
+        result = {}
+
+        def restore():
+            try:
+                restorer.execute("SELECT stash.tenant_restore('acme', 'restore_acme')")
+            except Exception as e:  # noqa: BLE001
+                result["error"] = e
+
+        thread = threading.Thread(target=restore)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive(), "the swap waits for the transaction inside acme"
+        assert inside.execute("SELECT count(*) FROM orders").fetchone() == (2,), "never a mix"
+        inside.execute("COMMIT")
+        thread.join(30)
+        assert "error" not in result, result.get("error")
+
+        # acme has last night's rows, at today's version (the column and index of 2 and 3)
+        with inside.transaction():
+            inside.execute("SELECT stash.tenant_enter('acme')")
+            assert inside.execute("SELECT id, item, note FROM orders ORDER BY id").fetchall() == [
+                (1, "anvil", "n/a"), (2, "rocket", "n/a"), (3, "magnet", "n/a")]
+            inside.execute("INSERT INTO orders (item) VALUES ('after the restore')")
+    finally:  # a failure must not leave a transaction holding the tenant's lock
+        inside.close()
+        restorer.close()
     with db.connect() as admin:
         assert admin.execute("SELECT slug, status, differences FROM stash.tenant_verify('acme')").fetchone() == (
             "acme", "ok", [])

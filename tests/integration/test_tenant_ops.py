@@ -20,6 +20,7 @@ def fleet(db):
         admin.execute("INSERT INTO tenant_acme.orders VALUES (1, 'anvil')")
     yield db
     with db.connect() as admin:  # tenant roles belong to the cluster: drop them
+        admin.execute("SET lock_timeout = '20s'")  # a failed test may leave a session inside
         for (slug,) in admin.execute("SELECT slug FROM stash.tenants").fetchall():
             admin.execute("SELECT stash.tenant_drop(%s, force => true)", (slug,))
 
