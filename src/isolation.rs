@@ -129,11 +129,7 @@ pub(crate) fn entrant() -> Entrant {
     } {
         return Entrant::Administrator;
     }
-    let name = unsafe {
-        std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(me, false))
-            .to_string_lossy()
-            .into_owned()
-    };
+    let name = crate::roles::name_of(me);
     errors::raise(
         Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("permission denied to enter tenants: role \"{name}\" is not an application role"),

@@ -202,22 +202,15 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
     let tenant = lock_or_fail(slug);
     lock_schema_exclusively(&tenant.schema);
     let outside = outside_dependents(&tenant.schema);
-    if !outside.is_empty() && force != Some(true) {
-        ErrorReport::new(
-            Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
-            format!(
-                "cannot drop tenant \"{}\": {} object(s) outside its schema depend on it",
-                tenant.slug,
-                outside.len()
+    if force != Some(true) {
+        refuse_outside_dependents(
+            &outside,
+            &format!("cannot drop tenant \"{}\"", tenant.slug),
+            &format!(
+                "Drop or change those objects first, or call stash.tenant_drop('{}', force => true) to drop them with the tenant.",
+                tenant.slug
             ),
-            "stash_tenancy",
-        )
-        .set_detail(outside.join("\n"))
-        .set_hint(format!(
-            "Drop or change those objects first, or call stash.tenant_drop('{}', force => true) to drop them with the tenant.",
-            tenant.slug
-        ))
-        .report(PgLogLevel::ERROR);
+        );
     }
     if !outside.is_empty() {
         notice!(
@@ -254,6 +247,36 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
         detail["pool_rows_deleted"] = pool_rows.into_iter().map(|(t, n)| (t, json!(n))).collect();
     }
     events::record(Some(tenant.id), Some(&tenant.slug), Action::Dropped, detail);
+}
+
+/// 2BP01 when `outside` (from [`outside_dependents`]) is not empty: `what` says what
+/// cannot be done ("cannot drop tenant \"acme\""), DETAIL lists the objects.
+pub(crate) fn refuse_outside_dependents(outside: &[String], what: &str, hint: &str) {
+    if outside.is_empty() {
+        return;
+    }
+    ErrorReport::new(
+        Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+        format!(
+            "{what}: {} object(s) outside its schema depend on it",
+            outside.len()
+        ),
+        "stash_tenancy",
+    )
+    .set_detail(outside.join("\n"))
+    .set_hint(hint)
+    .report(PgLogLevel::ERROR);
+}
+
+/// A write to the tenant's registry row that changes nothing but `updated_at`: every
+/// backend's tenant cache then forgets the tenant (its schema's oid, after the schema was
+/// replaced), through the registry's invalidation trigger.
+pub(crate) fn touch(id: pgrx::Uuid) {
+    executor::update(
+        "UPDATE stash.tenants SET updated_at = now() WHERE id = $1",
+        &[id.into()],
+        |_| Ok(()),
+    );
 }
 
 /// Objects outside `schema` that depend on objects inside it, described like

@@ -30,21 +30,11 @@ fn tenant_reset(slug: Option<&str>) {
         );
     }
     let tenant = lifecycle::lock_or_fail(slug);
-    let outside = lifecycle::outside_dependents(&tenant.schema);
-    if !outside.is_empty() {
-        pgrx::pg_sys::panic::ErrorReport::new(
-            Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
-            format!(
-                "cannot reset tenant \"{}\": {} object(s) outside its schema depend on it",
-                tenant.slug,
-                outside.len()
-            ),
-            "stash_tenancy",
-        )
-        .set_detail(outside.join("\n"))
-        .set_hint("Drop or change those objects first.")
-        .report(PgLogLevel::ERROR);
-    }
+    lifecycle::refuse_outside_dependents(
+        &lifecycle::outside_dependents(&tenant.schema),
+        &format!("cannot reset tenant \"{}\"", tenant.slug),
+        "Drop or change those objects first.",
+    );
     lifecycle::lock_schema_exclusively(&tenant.schema);
     let s = pgrx::spi::quote_identifier(&tenant.schema);
     // What the schema itself carries, to put back on the new one.
@@ -104,12 +94,7 @@ fn tenant_reset(slug: Option<&str>) {
     let pool_rows = crate::pool::delete_rows(tenant.id);
     roles::provide(&tenant.slug, tenant.id, &tenant.schema);
     let version = migrate::provision(tenant.id, &tenant.slug, &tenant.schema);
-    // A registry write: every backend's tenant cache drops the old schema's oid.
-    executor::update(
-        "UPDATE stash.tenants SET updated_at = now() WHERE id = $1",
-        &[tenant.id.into()],
-        |_| Ok(()),
-    );
+    lifecycle::touch(tenant.id);
     let mut detail = json!({ "version": version });
     if !pool_rows.is_empty() {
         detail["pool_rows_deleted"] = pool_rows.into_iter().map(|(t, n)| (t, json!(n))).collect();

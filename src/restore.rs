@@ -227,19 +227,12 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
 
     // The swap.
     let outside = lifecycle::outside_dependents(&tenant.schema);
-    if !keep_old && !outside.is_empty() {
-        ErrorReport::new(
-            Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
-            format!(
-                "cannot drop the old schema of tenant \"{}\": {} object(s) outside it depend on it",
-                tenant.slug,
-                outside.len()
-            ),
-            "stash_tenancy",
-        )
-        .set_detail(outside.join("\n"))
-        .set_hint("Restore with keep_old => true (they keep pointing at the old content), or drop them first.")
-        .report(PgLogLevel::ERROR);
+    if !keep_old {
+        lifecycle::refuse_outside_dependents(
+            &outside,
+            &format!("cannot drop the old schema of tenant \"{}\"", tenant.slug),
+            "Restore with keep_old => true (they keep pointing at the old content), or drop them first.",
+        );
     }
     lifecycle::lock_schema_exclusively(&tenant.schema);
     let old = old_schema_name(&tenant.schema);
@@ -278,12 +271,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
         quiet.close();
         None
     };
-    // A registry write: every backend's tenant cache drops the old schema's oid.
-    executor::update(
-        "UPDATE stash.tenants SET updated_at = now() WHERE id = $1",
-        &[tenant.id.into()],
-        |_| Ok(()),
-    );
+    lifecycle::touch(tenant.id);
     events::record(
         Some(tenant.id),
         Some(&tenant.slug),

@@ -67,6 +67,20 @@ fn run_as_owner(sql: &str) {
     executor::as_owner(|| Spi::run(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// The name of the role `oid` (its oid as text if it was dropped meanwhile).
+pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
+    unsafe {
+        let name = pg_sys::GetUserNameFromId(oid, true);
+        if name.is_null() {
+            oid.to_u32().to_string()
+        } else {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        }
+    }
+}
+
 /// The oid of the role named `name`, if there is one.
 pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     let name = std::ffi::CString::new(name).expect("role names have no NUL");

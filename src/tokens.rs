@@ -418,11 +418,7 @@ fn app_role_require_token(role: Option<pg_sys::Oid>, required: Option<bool>) {
         |table| Ok(!table.is_empty()),
     );
     if !changed {
-        let name = unsafe {
-            std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(role, false))
-                .to_string_lossy()
-                .into_owned()
-        };
+        let name = crate::roles::name_of(role);
         errors::raise(
             Code::ERRCODE_UNDEFINED_OBJECT,
             format!("role \"{name}\" is not an application role"),

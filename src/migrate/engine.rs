@@ -35,7 +35,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::time::Instant;
 
 /// What a migration applies to; `as_str` is the text of `stash.migrations.scope`.
@@ -174,15 +174,10 @@ fn require_owner_privileges(target: &Target) {
     if unsafe { pg_sys::has_privs_of_role(me, target.owner) } {
         return;
     }
-    let name = |oid: pg_sys::Oid| unsafe {
-        let name = pg_sys::GetUserNameFromId(oid, true);
-        if name.is_null() {
-            oid.to_u32().to_string()
-        } else {
-            CStr::from_ptr(name).to_string_lossy().into_owned()
-        }
-    };
-    let (me, owner) = (name(me), name(target.owner));
+    let (me, owner) = (
+        crate::roles::name_of(me),
+        crate::roles::name_of(target.owner),
+    );
     errors::raise(
         Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!(

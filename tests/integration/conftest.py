@@ -71,3 +71,41 @@ def wait_until(predicate, timeout=30.0, interval=0.05):
 
 def find_pgbouncer():
     return shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+
+def start_pgbouncer(run_dir, name, port, dbname, users):
+    """A real PgBouncer in transaction mode with ONE server connection (so consecutive
+    transactions of different clients share a backend), trust auth for `users`, clients
+    logging in as themselves (the server connection uses the client's user). Returns
+    (process, connection kwargs without the user); terminate the process when done."""
+    d = os.path.join(run_dir, name)
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o777)
+    ini = os.path.join(d, "pgbouncer.ini")
+    with open(ini, "w") as f:
+        f.write(f"""[databases]
+{dbname} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={dbname}
+[pgbouncer]
+listen_addr =
+listen_port = {port}
+unix_socket_dir = {d}
+auth_type = trust
+auth_file = {d}/userlist.txt
+pool_mode = transaction
+default_pool_size = 1
+max_client_conn = 20
+server_reset_query =
+logfile = {d}/pgbouncer.log
+pidfile = {d}/pgbouncer.pid
+""")
+    with open(os.path.join(d, "userlist.txt"), "w") as f:
+        for user in users:
+            f.write(f'"{user}" ""\n')
+    for path in (ini, os.path.join(d, "userlist.txt")):
+        os.chmod(path, 0o644)
+    cmd = [find_pgbouncer(), ini]
+    if os.geteuid() == 0:
+        cmd = ["sudo", "-u", "postgres", "--"] + cmd
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_until(lambda: os.path.exists(os.path.join(d, f".s.PGSQL.{port}")), 10)
+    return proc, {"host": d, "port": port, "dbname": dbname}

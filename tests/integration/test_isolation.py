@@ -13,7 +13,7 @@ import uuid
 import psycopg
 import pytest
 
-from conftest import bin_path, connect, find_pgbouncer, wait_until
+from conftest import bin_path, connect, start_pgbouncer
 
 APP = "app_iso"
 E = psycopg.errors
@@ -306,37 +306,8 @@ def test_positive_path_dml_shared_tables_and_admins(world):
 def app_pgbouncer(world, run_dir):
     """PgBouncer in transaction mode, ONE server connection, clients log in as the
     application role (the server connection uses the client's user)."""
-    d = os.path.join(run_dir, "pgbouncer-app")
-    os.makedirs(d, exist_ok=True)
-    os.chmod(d, 0o777)
-    ini = os.path.join(d, "pgbouncer.ini")
-    db = world["db"].name
-    with open(ini, "w") as f:
-        f.write(f"""[databases]
-{db} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={db}
-[pgbouncer]
-listen_addr =
-listen_port = 6433
-unix_socket_dir = {d}
-auth_type = trust
-auth_file = {d}/userlist.txt
-pool_mode = transaction
-default_pool_size = 1
-max_client_conn = 20
-server_reset_query =
-logfile = {d}/pgbouncer.log
-pidfile = {d}/pgbouncer.pid
-""")
-    with open(os.path.join(d, "userlist.txt"), "w") as f:
-        f.write(f'"{APP}" ""\n')
-    os.chmod(os.path.join(d, "userlist.txt"), 0o644)
-    os.chmod(ini, 0o644)
-    cmd = [find_pgbouncer(), ini]
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "--"] + cmd
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_until(lambda: os.path.exists(os.path.join(d, ".s.PGSQL.6433")), 10)
-    yield {"host": d, "port": 6433, "dbname": db, "user": APP}
+    proc, kwargs = start_pgbouncer(run_dir, "pgbouncer-app", 6433, world["db"].name, [APP])
+    yield {**kwargs, "user": APP}
     proc.terminate()
     proc.wait(10)
 

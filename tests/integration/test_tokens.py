@@ -7,8 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import subprocess
 import time
 
 import jwt
@@ -17,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from conftest import find_pgbouncer, wait_until
+from conftest import start_pgbouncer
 
 APP = "app_tok"
 E = psycopg.errors
@@ -317,37 +315,8 @@ def test_require_token_closes_the_door_by_name_even_after_an_injected_commit(wor
 
 @pytest.fixture
 def tok_pgbouncer(world, run_dir):
-    d = os.path.join(run_dir, "pgbouncer-tok")
-    os.makedirs(d, exist_ok=True)
-    os.chmod(d, 0o777)
-    db = world["db"].name
-    ini = os.path.join(d, "pgbouncer.ini")
-    with open(ini, "w") as f:
-        f.write(f"""[databases]
-{db} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={db}
-[pgbouncer]
-listen_addr =
-listen_port = 6435
-unix_socket_dir = {d}
-auth_type = trust
-auth_file = {d}/userlist.txt
-pool_mode = transaction
-default_pool_size = 1
-max_client_conn = 20
-server_reset_query =
-logfile = {d}/pgbouncer.log
-pidfile = {d}/pgbouncer.pid
-""")
-    with open(os.path.join(d, "userlist.txt"), "w") as f:
-        f.write(f'"{APP}" ""\n')
-    for p in (ini, os.path.join(d, "userlist.txt")):
-        os.chmod(p, 0o644)
-    cmd = [find_pgbouncer(), ini]
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "--"] + cmd
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_until(lambda: os.path.exists(os.path.join(d, ".s.PGSQL.6435")), 10)
-    yield {"host": d, "port": 6435, "dbname": db, "user": APP}
+    proc, kwargs = start_pgbouncer(run_dir, "pgbouncer-tok", 6435, world["db"].name, [APP])
+    yield {**kwargs, "user": APP}
     proc.terminate()
     proc.wait(10)
 
