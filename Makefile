@@ -4,7 +4,7 @@ PG ?= 15 16 17 18
 # Version used for once-only work (clippy, demo, bench).
 PG_DEFAULT ?= 17
 
-.PHONY: setup test lint install package demo psql bench bench-smoke bench-memory bench-ops soak help
+.PHONY: setup test lint install package demo psql bench bench-smoke bench-memory bench-ops soak cli help
 
 help:
 	@echo "make setup            install toolchain + PostgreSQL 15-18 (root, idempotent)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-memory     stash.cache_limit at 10,000 8-table tenants (writes bench/memory.md)"
 	@echo "make bench-ops        tenant_clone and tenant_verify (writes bench/ops.md)"
 	@echo "make soak [PG=17]     isolation soak: 50 clients, 100 tenants, 60 s through PgBouncer"
+	@echo "make cli              build the stash command-line tool into target/release/stash"
 	@echo "make install PG_CONFIG=/path/to/pg_config   install into a PostgreSQL 15-18"
 	@echo "make package PG_CONFIG=/path/to/pg_config [PKG_DIR=dir]   a tree to copy onto a server: cp -r dir/. /"
 
@@ -45,6 +46,9 @@ bench-ops:
 
 soak:
 	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/soak.sh
+
+cli:
+	@cargo build --release --manifest-path cli/Cargo.toml --target-dir target
 
 lint:
 	@bash scripts/test.sh --lint-only

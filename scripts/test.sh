@@ -42,6 +42,11 @@ say "lint: cargo clippy -D warnings (pg${PG_DEFAULT:-17})"
 if cargo clippy --quiet --all-targets --no-default-features \
      --features "pg${PG_DEFAULT:-17} pg_test" -- -D warnings; then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+say "lint: the stash CLI (cli/): cargo fmt --check, clippy -D warnings, unit tests"
+if cargo fmt --manifest-path cli/Cargo.toml -- --check \
+   && cargo clippy --quiet --manifest-path cli/Cargo.toml --target-dir target --all-targets -- -D warnings \
+   && cargo test --quiet --manifest-path cli/Cargo.toml --target-dir target; then
+  lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
 say "lint: released SQL scripts are unchanged (sql/RELEASED.sha256)"
 if (cd sql && sha256sum --check --strict RELEASED.sha256); then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
