@@ -7,10 +7,24 @@
 # provision tokens pool), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. The fleet they
 # need is still created (FLEET tenants for enter, isolation and migrate; otherwise only the
 # N_MID that tokens and pool use); their rows are printed, and BENCHMARKS.md is left as it is.
+# BENCH_PG_CONFIG=/path/to/pg_config runs on another build of the same major, e.g. one
+# without --enable-cassert (make setup builds PostgreSQL 18 with assertions, which cost more
+# per transaction than most of what is measured here); the extension is then built against
+# that server's headers, in a cargo target directory of its own.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 source scripts/pg.sh
+if [ -n "${BENCH_PG_CONFIG:-}" ]; then
+  pg_config_for() {
+    "$BENCH_PG_CONFIG" --version | grep -q "^PostgreSQL $1\." && echo "$BENCH_PG_CONFIG" \
+      || { echo "BENCH_PG_CONFIG=$BENCH_PG_CONFIG is not PostgreSQL $1" >&2; return 1; }
+  }
+  # cargo pgrx install --pg-config builds against the pg_config of ~/.pgrx/config.toml
+  # unless PGRX_PG_CONFIG_PATH says otherwise
+  export PGRX_PG_CONFIG_PATH=$BENCH_PG_CONFIG
+  export CARGO_TARGET_DIR="$ROOT/target/bench-$(echo "$BENCH_PG_CONFIG" | tr -c 'A-Za-z0-9\n' _)"
+fi
 MODE=${1:-full}
 PGV=${PG:-17}
 case "$PGV" in *" "*) PGV=17 ;; esac
@@ -341,7 +355,195 @@ note "drop.tenant_drop.median_ms" "$(median $(cat "$DIR/drop.ms"))"
 note "drop.raw_drop_schema.median_ms" "$(median $(cat "$DIR/rawdrop.ms"))"
 fi  # provision
 
-#@@MINE@@
+# ---- 7. signed entry: tenant_enter_token (HS256) vs tenant_enter(slug) -----------------------------
+# pgbench cannot sign, so one token per tenant is signed beforehand (PyJWT) into bench.tokens;
+# both variants fetch the tenant's token and slug with \gset, then enter, by slug (A) or by
+# token (B), and run the tenant's SELECT; as the application role, rounds interleaved.
+if want tokens; then
+echo "-- signed entry: tenant_enter_token (HS256) vs tenant_enter as an application role: $RUNS rounds x ${DUR}s"
+app_role
+SECRET=$(python3 -c "import secrets; print(secrets.token_hex(32))")
+"$PG_ROOT/venv/bin/python" - "$SECRET" "$N_MID" >"$DIR/tokens.tsv" <<'PY' || fail "signing tokens (PyJWT in $PG_ROOT/venv: make setup)"
+import sys, time
+import jwt
+secret, n = sys.argv[1], int(sys.argv[2])
+exp = int(time.time()) + 4 * 3600
+for t in range(1, n + 1):
+    token = jwt.encode({"tenant": f"t{t}", "exp": exp}, secret, algorithm="HS256", headers={"kid": "bench"})
+    print(f"{t}\t{token}")
+PY
+P -d bench -v secret="$SECRET" >/dev/null <<SQL || fail "tokens setup"
+CREATE TABLE bench.tokens (t int PRIMARY KEY, token text NOT NULL);
+\copy bench.tokens FROM '$DIR/tokens.tsv'
+SELECT stash.token_key_add('bench', 'HS256', :'secret');
+GRANT USAGE ON SCHEMA bench TO bench_app;
+GRANT SELECT ON bench.tokens TO bench_app;
+VACUUM ANALYZE bench.tokens;
+SQL
+got=$(P -U bench_app -d bench <<'SQL' 2>&1 | tail -1
+SELECT token AS tok FROM bench.tokens WHERE t = 1 \gset
+BEGIN;
+SELECT stash.tenant_enter_token(:'tok');
+SELECT stash.current_tenant() || ' ' || (SELECT count(*) FROM items);
+COMMIT;
+SQL
+)
+[ "$got" = "t1 100" ] || fail "tenant_enter_token as bench_app: $got"
+TOK_V=("tok_enter_slug slug" "tok_enter_token token")
+for run in $(seq 1 "$RUNS"); do
+  for i in 0 1; do
+    read -r script key <<<"${TOK_V[$(((run - 1 + i) % 2))]}"
+    tps=$(pgb_run bench_app "$DIR/tok.out" "$script")
+    [ -n "$tps" ] || { fail "pgbench $script"; tail -5 "$DIR/tok.out"; tps=0; }
+    TPS[tok_$key]="${TPS[tok_$key]:-} $tps"; echo "   run $run $key: $tps tps"
+  done
+done
+note "tokens.tps.slug" "$(median ${TPS[tok_slug]})"
+note "tokens.tps.token" "$(median ${TPS[tok_token]})"
+note "tokens.ratio.token_over_slug" "$(per_round "${TPS[tok_token]}" "${TPS[tok_slug]}")"
+note "tokens.ratio.rounds" "$(rounds "${TPS[tok_token]}" "${TPS[tok_slug]}")"
+# the profile: both scripts mixed in one run (the same noise for both); server time per
+# statement from pg_stat_statements (all tenant roles together)
+[ $PGSS = 1 ] && pgss_track top
+tps=$(pgb_run bench_app "$DIR/tok_mixed.out" tok_enter_slug tok_enter_token)
+[ -n "$tps" ] || { fail "mixed pgbench (tokens)"; tail -5 "$DIR/tok_mixed.out"; }
+note "tokens.mixed.latency_ms.slug" "$(mixed_latency "$DIR/tok_mixed.out" 1)"
+note "tokens.mixed.latency_ms.token" "$(mixed_latency "$DIR/tok_mixed.out" 2)"
+if [ $PGSS = 1 ]; then
+  P -d bench -F $'\t' >"$DIR/pgss_tok.out" <<'SQL' || fail "pg_stat_statements (tokens)"
+SELECT k, round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2)
+  FROM (SELECT CASE WHEN query LIKE '%tenant_enter_token(%' THEN 'token'
+                    WHEN query LIKE '%tenant_enter(%' THEN 'slug'
+                    WHEN query LIKE '%FROM items%' THEN 'select'
+                    WHEN query LIKE '%FROM bench.tokens%' THEN 'gset' END AS k, *
+          FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')) s
+ WHERE k IS NOT NULL GROUP BY k ORDER BY k;
+SQL
+  while IFS=$'\t' read -r k us; do note "tokens.server_us_per_call.$k" "$us"; done <"$DIR/pgss_tok.out"
+  pgss_track none
+fi
+fi  # tokens
+
+# ---- 8. the pool model: row-level security vs an explicit WHERE tenant_id = $1 ---------------------
+# N_MID tenants x POOL_ROWS rows in public.events (a pool table); the baseline is the same
+# rows in public.events_plain (no RLS) queried with an explicit WHERE tenant_id = $1 by the
+# same application role in the same session flow (\gset of the tenant's id and slug, then
+# tenant_enter); as a cross-check, the administrator (a superuser bypasses RLS) runs the
+# explicit query on public.events itself.
+if want pool; then
+echo "-- pool model: $((N_MID * POOL_ROWS)) rows across $N_MID tenants, RLS vs explicit WHERE: $RUNS rounds x ${DUR}s"
+app_role
+t0=$(now_ns)
+P -d bench -v ntenants="$N_MID" -v rows="$POOL_ROWS" -f bench/pool_setup.sql >/dev/null || fail "pool setup"
+for i in $(seq 1 30); do
+  P -d bench -c "VACUUM ANALYZE public.events" -c "VACUUM ANALYZE public.events_plain" >/dev/null || fail "pool VACUUM"
+  left=$(P -d bench -c "SELECT sum(relpages - relallvisible) FROM pg_class
+                         WHERE oid IN ('public.events'::regclass, 'public.events_plain'::regclass)")
+  [ "$left" = 0 ] && break
+  sleep 2
+done
+[ "$left" = 0 ] || fail "pool: $left pages still not all-visible after 30 VACUUMs"
+t1=$(now_ns)
+note "pool.setup_s" "$(secs "$t0" "$t1")"
+note "pool.rows" "$(P -d bench -c "SELECT count(*) FROM public.events_plain")"
+note "pool.tenants" "$(P -d bench -c "SELECT count(DISTINCT tenant_id) FROM public.events_plain")"
+# what the application role sees in tenant t1, through RLS and with the explicit WHERE
+got=$(P -U bench_app -d bench <<'SQL' 2>&1 | tail -1
+SELECT id AS tid FROM bench.tenant_ids WHERE t = 1 \gset
+BEGIN;
+SELECT stash.tenant_enter('t1');
+SELECT (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM events_plain WHERE tenant_id = :'tid')
+       || ' ' || (SELECT count(*) FROM events WHERE tenant_id <> :'tid');
+COMMIT;
+SQL
+)
+[ "$got" = "$POOL_ROWS $POOL_ROWS 0" ] || fail "pool table as bench_app in t1: $got (want $POOL_ROWS $POOL_ROWS 0)"
+# the plans pgbench gets (generic plans of prepared statements), as the application role in
+# t1, executed once: the index on the tenant column, the tenant id read by an InitPlan
+P -U bench_app -d bench >/dev/null <<SQL || fail "pool EXPLAIN"
+SELECT id AS tid FROM bench.tenant_ids WHERE t = 1 \gset
+BEGIN;
+SELECT stash.tenant_enter('t1');
+SET LOCAL plan_cache_mode = force_generic_plan;
+PREPARE count_rls AS SELECT count(*) FROM events;
+PREPARE count_explicit(uuid) AS SELECT count(*) FROM events_plain WHERE tenant_id = \$1;
+PREPARE point_rls(bigint) AS SELECT payload FROM events WHERE id = \$1;
+PREPARE point_explicit(uuid, bigint) AS SELECT payload FROM events_plain WHERE tenant_id = \$1 AND id = \$2;
+\o $DIR/plan.count.rls
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) EXECUTE count_rls;
+\o $DIR/plan.count.explicit
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) EXECUTE count_explicit(:'tid');
+\o $DIR/plan.point.rls
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) EXECUTE point_rls(1);
+\o $DIR/plan.point.explicit
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) EXECUTE point_explicit(:'tid', 1);
+\o
+COMMIT;
+SQL
+for q in count point; do
+  for v in rls explicit; do
+    # one line per plan, its lines joined by a literal \n (bench_report.py splits them)
+    note "pool.plan.$q.$v" "$(sed 's/[[:space:]]*$//' "$DIR/plan.$q.$v" | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }')"
+  done
+done
+grep -q "Index" "$DIR/plan.count.rls" && grep -q "InitPlan" "$DIR/plan.count.rls" \
+  || fail "pool: the RLS count(*) does not use the index with the tenant id as an InitPlan"
+POOL_V=("bench_app rls" "bench_app explicit" "postgres admin")
+for run in $(seq 1 "$RUNS"); do
+  for q in count point; do
+    for i in 0 1 2; do
+      read -r user key <<<"${POOL_V[$(((run - 1 + i) % 3))]}"
+      tps=$(pgb_run "$user" "$DIR/pool.out" "pool_${q}_$key")
+      [ -n "$tps" ] || { fail "pgbench pool_${q}_$key"; tail -5 "$DIR/pool.out"; tps=0; }
+      TPS[pool_${q}_$key]="${TPS[pool_${q}_$key]:-} $tps"; echo "   run $run $q $key: $tps tps"
+    done
+  done
+done
+for q in count point; do
+  for key in rls explicit admin; do note "pool.tps.$q.$key" "$(median ${TPS[pool_${q}_$key]})"; done
+  note "pool.ratio.$q.rls_over_explicit" "$(per_round "${TPS[pool_${q}_rls]}" "${TPS[pool_${q}_explicit]}")"
+  note "pool.ratio.$q.rounds" "$(rounds "${TPS[pool_${q}_rls]}" "${TPS[pool_${q}_explicit]}")"
+  note "pool.ratio.$q.rls_over_admin" "$(per_round "${TPS[pool_${q}_rls]}" "${TPS[pool_${q}_admin]}")"
+done
+# the profile: RLS and explicit mixed in one run as the application role, then the
+# administrator's scripts; server time per statement, execution and planning (every
+# transaction plans its statement again: tenant_enter changes search_path and, for the
+# application role, the current user)
+if [ $PGSS = 1 ]; then
+  P -d postgres -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" >/dev/null
+  pgss_track top
+fi
+tps=$(pgb_run bench_app "$DIR/pool_mixed.out" pool_count_rls pool_count_explicit pool_point_rls pool_point_explicit)
+[ -n "$tps" ] || { fail "mixed pgbench (pool)"; tail -5 "$DIR/pool_mixed.out"; }
+i=0
+for s in count.rls count.explicit point.rls point.explicit; do
+  i=$((i + 1)); note "pool.mixed.latency_ms.$s" "$(mixed_latency "$DIR/pool_mixed.out" $i)"
+done
+if [ $PGSS = 1 ]; then
+  tps=$(pgb_run postgres "$DIR/pool_admin.out" pool_count_admin pool_point_admin)
+  [ -n "$tps" ] || { fail "pgbench pool admin (profile)"; tail -5 "$DIR/pool_admin.out"; }
+  P -d bench -F $'\t' >"$DIR/pgss_pool.out" <<'SQL' || fail "pg_stat_statements (pool)"
+SELECT k, round((sum(total_exec_time) / sum(calls) * 1000)::numeric, 2),
+       round((sum(total_plan_time) / sum(calls) * 1000)::numeric, 2)
+  FROM (SELECT CASE WHEN query ~ '^SELECT count\(\*\) FROM events;?$' THEN 'count.rls'
+                    WHEN query ~ '^SELECT count\(\*\) FROM events_plain WHERE' THEN 'count.explicit'
+                    WHEN query ~ '^SELECT count\(\*\) FROM events WHERE' THEN 'count.admin'
+                    WHEN query ~ '^SELECT payload FROM events WHERE id' THEN 'point.rls'
+                    WHEN query ~ '^SELECT payload FROM events_plain WHERE' THEN 'point.explicit'
+                    WHEN query ~ '^SELECT payload FROM events WHERE tenant_id' THEN 'point.admin'
+                    WHEN query LIKE '%FROM bench.tenant_ids%' THEN 'gset' END AS k, *
+          FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')) s
+ WHERE k IS NOT NULL GROUP BY k ORDER BY k;
+SQL
+  while IFS=$'\t' read -r k us plan_us; do
+    note "pool.server_us_per_call.$k" "$us"; note "pool.server_plan_us_per_call.$k" "$plan_us"
+  done <"$DIR/pgss_pool.out"
+  P -d postgres -c "ALTER SYSTEM RESET pg_stat_statements.track_planning" >/dev/null
+  pgss_track none
+fi
+fi  # pool
 # the goal of 0.2.0: server time of tenant_enter among the whole fleet, fresh connections
 # (the first 2 x DUR of new pgbench connections, which fill their caches), over among 10
 if want enter && [ $PGSS = 1 ]; then
@@ -350,9 +552,10 @@ if want enter && [ $PGSS = 1 ]; then
     "$(sed -n "s/^enter.server_us_per_call.among_$N_SMALL.stash\t//p" "$RES")")"
 fi
 note "settings.max_locks_per_transaction" "$(P -d bench -c 'SHOW max_locks_per_transaction')"
+note "settings.debug_assertions" "$(P -d bench -c 'SHOW debug_assertions')"
 
-PG_VERSION=$(P -d bench -c 'SHOW server_version') BENCH_ONLY="$BENCH_ONLY" \
-  python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" || fail "bench_report.py"
+PG_VERSION=$(P -d bench -c 'SHOW server_version') BENCH_ONLY="$BENCH_ONLY" BENCH_DUR=$DUR \
+  BENCH_CLIENTS=$CLIENTS BENCH_N_MID=$N_MID python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" || fail "bench_report.py"
 if [ -n "$BENCH_ONLY" ]; then
   echo "== the rows of: $BENCH_ONLY (BENCHMARKS.md left as it is)"
   cat "$DIR/BENCHMARKS.md"

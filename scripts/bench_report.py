@@ -1,5 +1,6 @@
 """Turn the results of scripts/bench.sh into BENCHMARKS.md: machine, settings, the command,
-and a table of medians and ratios against the baselines measured in the same run."""
+and a table of medians and ratios against the baselines measured in the same run.
+With BENCH_ONLY="tokens pool" (the sections that ran), only their rows, and no appendices."""
 import os
 import platform
 import subprocess
@@ -20,7 +21,12 @@ def cpu():
 
 
 mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-fleet = next(k.split("_")[-2] for k in r if k.startswith("enter.backend_rss_anon_kb.after_"))
+fleet = r.get("fleet.size") or next(k.split("_")[-2] for k in r if k.startswith("enter.backend_rss_anon_kb.after_"))
+only = os.environ.get("BENCH_ONLY", "").split()
+
+
+def want(section):
+    return not only or section in only
 
 
 def ratio(a, b):
@@ -35,7 +41,8 @@ def opt(key):
     return r.get(key, "n/a (no pg_stat_statements in this build)")
 
 
-rows = [
+def enter_rows():
+    return [
     ("1. context switch: tps (median of 3 × 30 s, 4 clients, random tenant among 1,000)", "", ""),
     ("(a) `SET LOCAL search_path` via set_config — the floor", r["enter.tps.set_local"], ""),
     ("(b) `stash.tenant_enter(slug)`", r["enter.tps.stash"], ""),
@@ -68,6 +75,11 @@ rows = [
     (f"control: (a) among {fleet} tenants, tps (warm)", r[f"enter.tps.set_local_among_{fleet}"], ""),
     (f"control: (a) {fleet} / (a) 10, warm — what the server alone loses", r["enter.ratio.set_local_large_over_small"], ""),
     (f"control: (a) {fleet} / (a) 10, cold", r["enter.ratio.set_local_large_over_small_cold"], ""),
+    ]
+
+
+def isolation_rows():
+    return [
     ("6. isolation: `tenant_enter` as an application role (role switch), tps", r["isolation.tps.app"], ""),
     ("… the same script as an administrator (no switch, the 0.1.0 path), tps", r["isolation.tps.admin"], "baseline"),
     ("… (a) the floor, tps", r["isolation.tps.floor"], ""),
@@ -79,10 +91,22 @@ rows = [
     ("backend private memory (RssAnon) before, KB", r["enter.backend_rss_anon_kb.before"], ""),
     (f"… after entering {fleet} different tenants in one session, KB",
      r[f"enter.backend_rss_anon_kb.after_{fleet}_enters"], ""),
+    ]
+
+
+def provision_rows():
+    return [
     ("3. provisioning, tenants/s: raw DDL in a fresh schema (floor)", r["create.raw_ddl.per_s"], ""),
     ("`tenant_create` with the 8-table template", r["create.tenant_create.per_s"], ""),
     ("time(tenant_create) / time(raw)", r["create.ratio.time_over_raw"],
      f"≤ 1.1: {verdict(f('create.ratio.time_over_raw') <= 1.1)}"),
+    ("5. `tenant_drop` of an 8-table tenant, median ms", r["drop.tenant_drop.median_ms"], ""),
+    ("`DROP SCHEMA … CASCADE` of the same template, median ms", r["drop.raw_drop_schema.median_ms"], "baseline"),
+    ]
+
+
+def migrate_rows():
+    return [
     (f"4. fleet of {fleet}: `CALL stash.migrate_all()` with nothing pending, s", r["migrate_all.nothing_pending_s"],
      f"< 1 s: {verdict(f('migrate_all.nothing_pending_s') < 1.0)}"),
     ("ALTER … ADD COLUMN, client loop (`SET search_path; ALTER` per schema), tenants/s", r["migrate_all.alter.client_loop.per_s"], "baseline"),
@@ -92,12 +116,84 @@ rows = [
      f"≥ 1,000/s: {verdict(f('migrate_all.alter.sessions_2.per_s') >= 1000)}"),
     ("ALTER via `migrate_all`, 4 sessions, tenants/s", r["migrate_all.alter.sessions_4.per_s"],
      f"≥ 1,000/s: {verdict(f('migrate_all.alter.sessions_4.per_s') >= 1000)}"),
-    ("5. `tenant_drop` of an 8-table tenant, median ms", r["drop.tenant_drop.median_ms"], ""),
-    ("`DROP SCHEMA … CASCADE` of the same template, median ms", r["drop.raw_drop_schema.median_ms"], "baseline"),
-    ("fleet creation (1-table template, one transaction each), s", r["fleet.create_s"], ""),
-]
+    ]
+
+
+def tokens_rows():
+    return [
+    (f"7. signed entry as the application role: tps (median of {len(r['tokens.ratio.rounds'].split(','))} × "
+     f"{duration} s, {clients} clients, random tenant among {n_mid}; both fetch the "
+     "tenant's token and slug with `\\gset`, then enter, then the tenant's SELECT)", "", ""),
+    ("(A) `stash.tenant_enter(slug)`", r["tokens.tps.slug"], ""),
+    ("(B) `stash.tenant_enter_token(token)`, HS256", r["tokens.tps.token"], ""),
+    (f"(B) / (A) (median of the per-round ratios {r['tokens.ratio.rounds']})", r["tokens.ratio.token_over_slug"],
+     f"≥ 0.8: {verdict(f('tokens.ratio.token_over_slug') >= 0.8)}"),
+    ("profile: (A) and (B) mixed in one run — latency (A), ms", r["tokens.mixed.latency_ms.slug"], ""),
+    ("… latency (B), ms", r["tokens.mixed.latency_ms.token"], ""),
+    ("… latency (A) / latency (B) — the same noise for both",
+     ratio(r["tokens.mixed.latency_ms.slug"], r["tokens.mixed.latency_ms.token"]), ""),
+    ("… server time per `tenant_enter(slug)` (pg_stat_statements), µs", opt("tokens.server_us_per_call.slug"), ""),
+    ("… per `tenant_enter_token(token)`, µs", opt("tokens.server_us_per_call.token"), ""),
+    ("… the tenant's `SELECT v FROM items WHERE id = $1`, µs", opt("tokens.server_us_per_call.select"), ""),
+    ]
+
+
+def pool_rows():
+    rows = [
+        (f"8. pool model: {int(r['pool.rows']):,} rows across {int(r['pool.tenants']):,} tenants in one pool table "
+         "(PRIMARY KEY (tenant_id, id)), tps (median of "
+         f"{len(r['pool.ratio.count.rounds'].split(','))} × {duration} s, {clients} clients, random tenant); "
+         "every variant: `\\gset` of the tenant's id and slug, `tenant_enter`, the query", "", ""),
+    ]
+    for q, label, rls_sql, explicit_sql in [
+        ("count", "`count(*)`", "SELECT count(*) FROM events",
+         "SELECT count(*) FROM events_plain WHERE tenant_id = $1"),
+        ("point", "point lookup", "SELECT payload FROM events WHERE id = $1",
+         "SELECT payload FROM events_plain WHERE tenant_id = $1 AND id = $2"),
+    ]:
+        admin_sql = explicit_sql.replace("events_plain", "events")
+        rows += [
+            (f"{label}, RLS: `{rls_sql}` as the application role", r[f"pool.tps.{q}.rls"], ""),
+            (f"{label}, explicit: `{explicit_sql}` (the same rows, no RLS), same role", r[f"pool.tps.{q}.explicit"], "baseline"),
+            (f"{label}, RLS / explicit (median of the per-round ratios {r[f'pool.ratio.{q}.rounds']})",
+             r[f"pool.ratio.{q}.rls_over_explicit"],
+             f"≥ 0.95: {verdict(f(f'pool.ratio.{q}.rls_over_explicit') >= 0.95)}"),
+            (f"{label}, cross-check: `{admin_sql}` as the administrator (bypasses RLS, no role switch)",
+             r[f"pool.tps.{q}.admin"], ""),
+            (f"{label}, RLS / administrator (median of the per-round ratios)", r[f"pool.ratio.{q}.rls_over_admin"], ""),
+            (f"… profile: RLS and explicit mixed in one run — latency explicit / latency RLS",
+             ratio(r[f"pool.mixed.latency_ms.{q}.explicit"], r[f"pool.mixed.latency_ms.{q}.rls"]), ""),
+            (f"… server time per statement (pg_stat_statements), execution + planning, RLS, µs",
+             both(f"{q}.rls"), ""),
+            ("… explicit, µs", both(f"{q}.explicit"), ""),
+            ("… administrator, µs", both(f"{q}.admin"), ""),
+        ]
+    return rows
+
+
+def both(key):
+    e, p = r.get(f"pool.server_us_per_call.{key}"), r.get(f"pool.server_plan_us_per_call.{key}")
+    return f"{e} + {p}" if e and p else opt(f"pool.server_us_per_call.{key}")
+
+
+def fleet_rows():
+    return [("fleet creation (1-table template, one transaction each), s", r["fleet.create_s"], "")]
+
+
+# the sizes of this run (bench.sh passes them; the defaults are make bench's)
+duration = os.environ.get("BENCH_DUR", "30")
+clients = os.environ.get("BENCH_CLIENTS", "4")
+n_mid = f'{int(os.environ.get("BENCH_N_MID", "1000")):,}'
+rows = []
+for section, make in [("enter", enter_rows), ("isolation", isolation_rows), ("provision", provision_rows),
+                      ("migrate", migrate_rows), ("tokens", tokens_rows), ("pool", pool_rows)]:
+    if want(section):
+        rows += make()
+rows += fleet_rows()
 
 pg = os.environ.get("PG_VERSION", "?")
+asserts = (" **built with --enable-cassert (assertions on): absolute numbers are not production numbers**"
+           if r.get("settings.debug_assertions") == "on" else "")
 print(f"""# Benchmarks
 
 Reproduce with `make bench` (PostgreSQL 17 by default; `make bench PG=16`). Every number
@@ -105,7 +201,7 @@ below comes from one run on one throwaway cluster, side by side with its baselin
 machines here are noisy, so compare ratios, not absolute times.
 
 - machine: {cpu()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, {platform.system()} {platform.release()}
-- PostgreSQL {pg}; `shared_buffers = 512MB`, `fsync = off`, `synchronous_commit = off`,
+- PostgreSQL {pg}{asserts}; `shared_buffers = 512MB`, `fsync = off`, `synchronous_commit = off`,
   `max_connections = 60`, `max_locks_per_transaction = {r['settings.max_locks_per_transaction']}` (the default);
   extension built with `--release`
 - pgbench: `-M prepared -c 4 -j 2 -T 30`, scripts in `bench/`; runs of (a), (b), (c)
@@ -119,6 +215,24 @@ for name, value, goal in rows:
         print(f"| **{name}** | | |")
     else:
         print(f"| {name} | {value} | {goal} |")
+
+if want("pool"):
+    print(f"""
+### The pool model's plans
+
+Generic plans (what pgbench's prepared statements run), `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)`
+as the application role inside tenant t1: the policy's `(SELECT stash.current_tenant_id())`
+is an InitPlan, run once per statement, and its value is an index condition.
+""")
+    for q in ("count", "point"):
+        for v in ("rls", "explicit"):
+            print(f"{q}, {'RLS' if v == 'rls' else 'explicit WHERE (events_plain)'}:\n")
+            print("```")
+            print(r[f"pool.plan.{q}.{v}"].replace("\\n", "\n"))
+            print("```\n")
+
+if only:
+    sys.exit(0)
 
 profile = sorted(((int(k.rsplit(".", 1)[1]), v) for k, v in r.items() if k.startswith("migrate_all.profile.")))
 if profile:
