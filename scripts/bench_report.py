@@ -254,6 +254,11 @@ if os.path.exists(memory):
     print()
     print(open(memory).read().rstrip())
 
+ops = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "ops.md")
+if os.path.exists(ops):  # make bench-ops
+    print()
+    print(open(ops).read().rstrip())
+
 findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "findings.md")
 print()
 print(open(findings).read().rstrip())
