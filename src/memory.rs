@@ -9,16 +9,20 @@
 //! relations, running plans, open cursors) survive it; cached plans are re-planned on their
 //! next use.
 //!
-//! The check must cost nothing on the hot path: summing CacheMemoryContext with its
-//! thousands of child contexts is a walk, so tenant_enter walks only every so many
-//! calls, and schedules the next walk from what it measured: the room left below the
-//! limit divided by (twice) the growth per call seen since the previous walk (at least
-//! [`MIN_GROWTH`]).  Far below the limit a walk comes every [`MAX_INTERVAL`] calls; near
-//! it, every call or two — so the caches overshoot the limit by about one tenant's
-//! working set, not more.  (An earlier version walked only when CacheMemoryContext's own
-//! blocks grew by 1 MB; after a release those blocks are refilled before they grow, while
-//! the relcache's child contexts grow unseen: 129 MB under a 64 MB limit at 10,000
-//! tenants.  Growth is measured as allocated bytes, what the backend holds from malloc.)
+//! What is measured is the bytes *in use* in CacheMemoryContext and its children (each
+//! context's allocated space minus its free space, through the contexts' own `stats`
+//! method — what `pg_backend_memory_contexts` shows).  A release frees the entries but
+//! CacheMemoryContext keeps its blocks for the next ones (measured: 24.7 of 25.4 MB free
+//! right after a release), so the allocated size stays at its high-water mark; watching
+//! it, an earlier version saw "over the limit" after every release and let the mark creep
+//! up (129 MB, then 117 MB under a 64 MB limit at 10,000 tenants).  Watching what is in
+//! use, the high-water mark is the limit plus one tenant.
+//!
+//! The check must cost nothing on the hot path: measuring is a walk over thousands of
+//! contexts, so tenant_enter measures only every so many calls, and schedules the next
+//! walk from what it measured: the room left below the limit divided by (twice) the
+//! growth per call seen since the previous walk (at least [`MIN_GROWTH`]).  Far below the
+//! limit a walk comes every [`MAX_INTERVAL`] calls; near it, every call or two.
 use crate::guc;
 use pgrx::prelude::*;
 use std::cell::Cell;
@@ -33,23 +37,48 @@ const MAX_INTERVAL: i64 = 1024;
 thread_local! {
     /// Calls of tenant_enter left before the next walk.
     static COUNTDOWN: Cell<i64> = const { Cell::new(0) };
-    /// Calls since the last walk, and the total it measured (after any release).
+    /// Calls since the last walk, and the bytes in use it measured (after any release).
     static CALLS: Cell<i64> = const { Cell::new(0) };
     static MEASURED: Cell<i64> = const { Cell::new(0) };
     static RESETS: Cell<i64> = const { Cell::new(0) };
-    /// What a release left: the caches' blocks that stayed allocated (a release frees
-    /// entries; the context keeps its blocks for the next ones).
+    /// What the last release left in use: entries that stayed (open relations, plans).
     static FLOOR: Cell<i64> = const { Cell::new(0) };
     /// The limit the last walk compared against: a changed limit is checked at once.
     static MEASURED_FOR: Cell<i64> = const { Cell::new(-1) };
 }
 
+/// What the backend holds for its catalog caches: CacheMemoryContext and its children,
+/// allocated bytes (free space included).
 fn cache_context_total() -> i64 {
     unsafe { pg_sys::MemoryContextMemAllocated(pg_sys::CacheMemoryContext, true) as i64 }
 }
 
-/// Called by tenant_enter before it enters: releases the catalog caches when they are
-/// past `stash.cache_limit`.
+/// The bytes in use in CacheMemoryContext and its children.
+fn cache_context_used() -> i64 {
+    unsafe fn add(context: pg_sys::MemoryContext, totals: &mut pg_sys::MemoryContextCounters) {
+        unsafe {
+            if let Some(stats) = (*(*context).methods).stats {
+                stats(context, None, std::ptr::null_mut(), totals, false);
+            }
+            let mut child = (*context).firstchild;
+            while !child.is_null() {
+                add(child, totals);
+                child = (*child).nextchild;
+            }
+        }
+    }
+    let mut totals = pg_sys::MemoryContextCounters {
+        nblocks: 0,
+        freechunks: 0,
+        totalspace: 0,
+        freespace: 0,
+    };
+    unsafe { add(pg_sys::CacheMemoryContext, &mut totals) };
+    totals.totalspace as i64 - totals.freespace as i64
+}
+
+/// Called by tenant_enter before it enters: releases the catalog caches when what they
+/// hold in use is past `stash.cache_limit`.
 pub(crate) fn enforce_limit() {
     let limit = guc::cache_limit_bytes();
     if limit <= 0 || unsafe { pg_sys::CacheMemoryContext.is_null() } {
@@ -65,21 +94,21 @@ pub(crate) fn enforce_limit() {
         FLOOR.set(0); // what was left under another limit says nothing about this one
     }
     MEASURED_FOR.set(limit);
-    let mut total = cache_context_total();
-    let growth = ((total - MEASURED.get()) / CALLS.get().max(1)).max(MIN_GROWTH);
-    // If a release left nearly the limit allocated (blocks kept by the context, which
-    // fragmentation can keep growing), releasing again at the limit would release on
-    // every call: the next release then waits for a quarter of the limit of new growth.
+    let mut used = cache_context_used();
+    let growth = ((used - MEASURED.get()) / CALLS.get().max(1)).max(MIN_GROWTH);
+    // If a release left much in use (a huge working set, or a limit below what the
+    // session needs), releasing again at the limit would release on every call: the next
+    // release then waits for a quarter of the limit of new growth.
     let threshold = limit.max(FLOOR.get() + limit / 4);
-    if total > threshold {
+    if used > threshold {
         unsafe { pg_sys::InvalidateSystemCaches() };
         RESETS.set(RESETS.get() + 1);
-        total = cache_context_total();
-        FLOOR.set(total);
+        used = cache_context_used();
+        FLOOR.set(used);
     }
-    MEASURED.set(total);
+    MEASURED.set(used);
     CALLS.set(0);
-    COUNTDOWN.set(((threshold - total) / (2 * growth)).clamp(1, MAX_INTERVAL));
+    COUNTDOWN.set(((threshold - used) / (2 * growth)).clamp(1, MAX_INTERVAL));
 }
 
 /// This backend's catalog caches: their size now, how often tenant_enter released them,

@@ -77,6 +77,7 @@ SELECT nspname::text, kind || ' ' || name, coalesce(def, '') FROM (
   UNION ALL
   SELECT c.nspname, 'constraint', c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
     FROM pg_constraint k JOIN rels c ON c.oid = k.conrelid
+   WHERE k.contype <> 'n'  -- PostgreSQL 18 also records NOT NULL as a constraint: the column says it
   UNION ALL
   SELECT i.nspname, 'index', i.relname, pg_get_indexdef(i.oid)
     FROM pg_index x JOIN rels i ON i.oid = x.indexrelid
@@ -114,7 +115,7 @@ SELECT nspname::text, kind || ' ' || name, coalesce(def, '') FROM (
                          || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
                          || coalesce(' default ' || t.typdefault, '')
                          || coalesce((SELECT ' ' || string_agg(k.conname || ' ' || pg_get_constraintdef(k.oid), ', ' ORDER BY k.conname)
-                                        FROM pg_constraint k WHERE k.contypid = t.oid), '')
+                                        FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype <> 'n'), '')
            WHEN 'r' THEN 'range of ' || (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
            WHEN 'c' THEN 'composite (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                                              FROM pg_attribute a
