@@ -38,8 +38,10 @@ def prod(db, run_dir):
     with db.connect() as admin:
         # two migrations after the backup, applied to the fleet
         admin.execute("SELECT stash.migration_add(2, 'note', "
-                      "'ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT ''n/a''')")
-        admin.execute("SELECT stash.migration_add(3, 'item index', 'CREATE INDEX orders_item_idx ON orders (item)')")
+                      "'ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT ''n/a''', "
+                      "'ALTER TABLE orders DROP COLUMN note')")
+        admin.execute("SELECT stash.migration_add(3, 'item index', 'CREATE INDEX orders_item_idx ON orders (item)', "
+                      "'DROP INDEX orders_item_idx')")
         for slug in ("acme", "globex"):
             admin.execute("SELECT * FROM stash.tenant_migrate(%s)", (slug,))
         # 10:42: acme loses rows
@@ -144,6 +146,17 @@ def test_bad_sources_are_refused_and_nothing_changes(prod):
     with db.connect() as admin:
         admin.execute("CREATE SCHEMA junk")
         admin.execute("CREATE TABLE junk.orders (id serial PRIMARY KEY)")
+        # what migration 3 makes, by hand: newer than a tenant rolled back to version 1
+        admin.execute("CREATE SCHEMA future")
+        admin.execute("CREATE TABLE future.orders (id serial PRIMARY KEY, item text NOT NULL, "
+                      "note text NOT NULL DEFAULT 'n/a')")
+        admin.execute("CREATE INDEX orders_item_idx ON future.orders (item)")
+        admin.execute("SELECT * FROM stash.tenant_migrate('globex', 1)")
+        # ... and a schema newer than the catalog (a migration this fleet does not have)
+        admin.execute("CREATE SCHEMA beyond")
+        admin.execute("CREATE TABLE beyond.orders (id serial PRIMARY KEY, item text NOT NULL, "
+                      "note text NOT NULL DEFAULT 'n/a', shipped boolean)")
+        admin.execute("CREATE INDEX orders_item_idx ON beyond.orders (item)")
         before = admin.execute("SELECT * FROM tenant_acme.orders ORDER BY id").fetchall()
         for args, exc, message in [
             (("acme", "tenant_globex"), E.ObjectInUse, 'is the schema of tenant "globex"'),
@@ -152,15 +165,20 @@ def test_bad_sources_are_refused_and_nothing_changes(prod):
             (("acme", "public"), E.InvalidParameterValue, "cannot become"),
             (("nosuch", "junk"), E.UndefinedObject, "does not exist"),
             (("acme", "junk"), E.ObjectNotInPrerequisiteState, "closest is version 1"),
+            (("globex", "future"), E.ObjectNotInPrerequisiteState,
+             r'at version 3, newer than tenant "globex" \(version 1\)'),
+            (("acme", "beyond"), E.ObjectNotInPrerequisiteState, "closest is version 3"),
         ]:
             with pytest.raises(exc, match=message) as info:
                 admin.execute("SELECT stash.tenant_restore(%s, %s)", args)
             if args == ("acme", "junk"):
                 assert "column orders.item" in info.value.diag.message_detail
+            if args == ("acme", "beyond"):
+                assert info.value.diag.message_detail == "extra column orders.shipped"
         assert admin.execute("SELECT * FROM tenant_acme.orders ORDER BY id").fetchall() == before
         assert admin.execute("SELECT count(*) FROM stash.events WHERE action = 'restored'").fetchone() == (0,)
         assert admin.execute("SELECT to_regnamespace('junk') IS NOT NULL").fetchone() == (True,)
-        admin.execute("DROP SCHEMA junk CASCADE")
+        admin.execute("DROP SCHEMA junk, future, beyond CASCADE")
     with psycopg.connect(dbname=db.name, user="restore_app", autocommit=True) as app:
         with pytest.raises(E.InsufficientPrivilege):
             app.execute("SELECT stash.tenant_restore('acme', 'junk')")
