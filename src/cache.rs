@@ -50,7 +50,7 @@ pub(crate) struct Entry {
     pub slug: CString,
     pub id_text: CString,
     quoted_schema: String,
-    schema: CString,
+    schema: String,
     /// The schema's oid, once looked up (tenant_enter locks it).
     schema_oid: std::cell::OnceCell<Option<pg_sys::Oid>>,
     pub suspended: bool,
@@ -66,7 +66,7 @@ impl Entry {
             slug: CString::new(tenant.slug.as_str()).expect("slugs have no NUL"),
             id_text: CString::new(tenant.id.to_string()).expect("uuids have no NUL"),
             quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
-            schema: CString::new(tenant.schema.as_str()).expect("names have no NUL"),
+            schema: tenant.schema.clone(),
             schema_oid: std::cell::OnceCell::new(),
             suspended: tenant.suspended,
             path: RefCell::new(None),
@@ -88,10 +88,9 @@ impl Entry {
     /// The oid of the tenant's schema, None if it is missing.  An oid survives a rename
     /// of the schema, so a lock on it is a lock on the tenant's content.
     pub(crate) fn schema_oid(&self) -> Option<pg_sys::Oid> {
-        *self.schema_oid.get_or_init(|| {
-            let oid = unsafe { pg_sys::get_namespace_oid(self.schema.as_ptr(), true) };
-            (oid != pg_sys::InvalidOid).then_some(oid)
-        })
+        *self
+            .schema_oid
+            .get_or_init(|| crate::lifecycle::schema_oid(&self.schema))
     }
 
     /// Calls `f` with the tenant's search_path under the current `stash.shared_schemas`.

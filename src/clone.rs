@@ -45,15 +45,8 @@ fn tenant_clone(
     let key = Key::Slug(source.as_str());
     let src = registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     // Like a transaction inside the source: rename, reset, restore and drop wait for us.
-    if let Some(oid) = schema_oid(&src.schema) {
-        unsafe {
-            pg_sys::LockDatabaseObject(
-                pg_sys::NamespaceRelationId,
-                oid,
-                0,
-                pg_sys::AccessShareLock as pg_sys::LOCKMODE,
-            )
-        };
+    if let Some(oid) = lifecycle::schema_oid(&src.schema) {
+        lifecycle::lock_schema(oid, pg_sys::AccessShareLock);
     }
     let (status, differences) = verify::verify_tenant(&src);
     if status != "ok" {
@@ -93,12 +86,6 @@ fn tenant_clone(
                 "rows": rows.into_iter().map(|(t, n)| (t, json!(n))).collect::<serde_json::Map<_, _>>() }),
     );
     lifecycle::row(id)
-}
-
-fn schema_oid(schema: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(schema).expect("names have no NUL");
-    let oid = unsafe { pg_sys::get_namespace_oid(name.as_ptr(), true) };
-    (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
 /// Copies every table's rows from `from` into the same table of `to`, then moves every

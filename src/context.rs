@@ -14,6 +14,7 @@ use crate::cache;
 use crate::errors;
 use crate::guc;
 use crate::isolation::{self, Entrant};
+use crate::lifecycle;
 use crate::registry::Key;
 use crate::slug::Slug;
 use pgrx::prelude::*;
@@ -63,12 +64,9 @@ fn enter(key: Key) {
     enter_admitted(entrant, key);
 }
 
-/// The tenant for `key`, with a share lock on its schema held to the end of the
-/// transaction: tenant_rename, tenant_reset, tenant_restore and tenant_drop take the
-/// exclusive lock, so they wait for the transactions inside the tenant, and a
-/// transaction that enters meanwhile waits for them and then sees their result — never
-/// a schema swapped or renamed under its feet.  A share lock on an object is allowed on
-/// a hot standby and writes nothing.
+/// The tenant for `key`, its schema locked in share mode to the end of the transaction
+/// (lifecycle::lock_schema): a rename, reset, restore or drop of the tenant waits for us,
+/// and if one ran while we waited for the lock, the tenant is looked up again.
 fn lookup_and_lock(key: &Key) -> std::rc::Rc<cache::Entry> {
     loop {
         let generation = cache::generation();
@@ -76,15 +74,7 @@ fn lookup_and_lock(key: &Key) -> std::rc::Rc<cache::Entry> {
         let Some(schema) = tenant.schema_oid() else {
             return tenant; // a missing schema: entering fails at the first query, as before
         };
-        // Accepts invalidations once the lock is granted: what we waited for is seen.
-        unsafe {
-            pg_sys::LockDatabaseObject(
-                pg_sys::NamespaceRelationId,
-                schema,
-                0,
-                pg_sys::AccessShareLock as pg_sys::LOCKMODE,
-            )
-        };
+        lifecycle::lock_schema(schema, pg_sys::AccessShareLock);
         if cache::generation() == generation {
             return tenant;
         }

@@ -127,24 +127,35 @@ pub(crate) fn refuse_foreign_schema(slug: &Slug) {
     }
 }
 
-/// Waits for every transaction inside the tenant to end (tenant_enter holds a share lock
-/// on the schema until its transaction ends) and keeps new ones out until ours ends; they
-/// then look the tenant up again.  For operations that rename, replace or drop the
-/// schema.  Returns the schema's oid, None if it is missing.
-pub(crate) fn lock_schema_exclusively(schema: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(schema).expect("names have no NUL");
+/// The oid of schema `name`, None if there is none.
+pub(crate) fn schema_oid(name: &str) -> Option<pg_sys::Oid> {
+    let name = std::ffi::CString::new(name).expect("names have no NUL");
     let oid = unsafe { pg_sys::get_namespace_oid(name.as_ptr(), true) };
-    if oid == pg_sys::InvalidOid {
-        return None;
-    }
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+/// Locks a tenant's schema (the schema object, not its tables) until the transaction
+/// ends.  The tenant lock: tenant_enter and tenant_clone hold it in share mode; tenant_
+/// rename, reset, restore and drop take it exclusively, so they wait for the transactions
+/// inside the tenant, and those that come while they run wait and then see their result.
+/// Share mode is allowed on a hot standby and writes nothing.  Once granted, pending
+/// invalidations are accepted: what we waited for is seen.
+pub(crate) fn lock_schema(oid: pg_sys::Oid, mode: u32) {
     unsafe {
         pg_sys::LockDatabaseObject(
             pg_sys::NamespaceRelationId,
             oid,
             0,
-            pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE,
+            mode as pg_sys::LOCKMODE,
         )
     };
+}
+
+/// [`lock_schema`] in exclusive mode, for operations that rename, replace or drop the
+/// schema.  Returns the schema's oid, None if it is missing.
+pub(crate) fn lock_schema_exclusively(schema: &str) -> Option<pg_sys::Oid> {
+    let oid = schema_oid(schema)?;
+    lock_schema(oid, pg_sys::AccessExclusiveLock);
     Some(oid)
 }
 
