@@ -1,7 +1,7 @@
 //! Per-backend caches of the registry, and their invalidation.
 //!
 //! Three caches: the tenants `tenant_enter` has looked up, with their roles ([`lookup`]),
-//! the application roles ([`is_app_role`]), and the owner and relid of `stash.tenants`
+//! the application roles ([`app_role`]), and the owner and relid of `stash.tenants`
 //! ([`registry_owner`]).  Any write to `stash.tenants` or `stash.app_role_registry` fires
 //! a statement trigger that queues a relcache invalidation of `stash.tenants`
 //! (transactional:
@@ -259,21 +259,10 @@ fn read_identity() -> (pg_sys::Oid, pg_sys::Oid) {
     .expect("look up the owner of stash.tenants")
 }
 
-/// Whether `role` is a registered application role (exactly that role: membership in one
-/// does not count).  Like [`lookup`], trusts the caller to have drained the invalidation
-/// queue ([`accept_invalidations`]).
-pub(crate) fn is_app_role(role: pg_sys::Oid) -> bool {
-    app_role(role).is_some()
-}
-
-/// Whether `role` is an application role that may enter tenants only by token
-/// (stash.app_role_require_token).
-pub(crate) fn app_role_requires_token(role: pg_sys::Oid) -> bool {
-    app_role(role) == Some(true)
-}
-
-/// `Some(token_required)` for an application role, None for any other role.
-fn app_role(role: pg_sys::Oid) -> Option<bool> {
+/// `Some(token_required)` if `role` is a registered application role (exactly that
+/// role: membership in one does not count), None for any other role.  Like [`lookup`],
+/// trusts the caller to have drained the invalidation queue ([`accept_invalidations`]).
+pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
     let generation = GENERATION.get();
     let fresh = APP_ROLES.with(|a| a.borrow().generation == Some(generation));
     if !fresh {

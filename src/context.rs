@@ -49,7 +49,7 @@ pub(crate) fn admit(function: &str, door: Door) -> Entrant {
     crate::version::check();
     cache::accept_invalidations();
     let entrant = isolation::entrant();
-    if entrant == Entrant::Application && door == Door::Name && isolation::caller_requires_token() {
+    if door == Door::Name && entrant == (Entrant::Application { token_only: true }) {
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("permission denied to enter tenants by name: {function} is closed to this application role"),
@@ -91,7 +91,7 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     if tenant.suspended {
         errors::tenant_suspended(tenant.slug());
     }
-    if entrant == Entrant::Application {
+    if matches!(entrant, Entrant::Application { .. }) {
         let role = tenant.role().unwrap_or_else(|| {
             errors::raise(
                 Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -108,8 +108,9 @@ REVOKE EXECUTE ON FUNCTION stash.app_role_remove(regrole) FROM PUBLIC;
 /// How the caller of tenant_enter enters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Entrant {
-    /// An application role: enters as the tenant's role.
-    Application,
+    /// An application role: enters as the tenant's role; `token_only` if it may enter
+    /// only by token (stash.app_role_require_token).
+    Application { token_only: bool },
     /// A superuser or a role with the registry owner's privileges: enters as itself.
     Administrator,
 }
@@ -117,12 +118,13 @@ pub(crate) enum Entrant {
 /// Classifies the current user, or refuses (42501) — the same error whatever the slug.
 /// Inside a transaction that switched already, the caller is who it was before.
 pub(crate) fn entrant() -> Entrant {
-    if SWITCHED.get().is_some() {
-        return Entrant::Application;
+    if let Some(s) = SWITCHED.get() {
+        let token_only = crate::cache::app_role(s.outer_user) == Some(true);
+        return Entrant::Application { token_only };
     }
     let me = unsafe { pg_sys::GetUserId() };
-    if crate::cache::is_app_role(me) {
-        return Entrant::Application;
+    if let Some(token_only) = crate::cache::app_role(me) {
+        return Entrant::Application { token_only };
     }
     if unsafe {
         pg_sys::superuser() || pg_sys::has_privs_of_role(me, crate::cache::registry_owner())
@@ -135,16 +137,6 @@ pub(crate) fn entrant() -> Entrant {
         format!("permission denied to enter tenants: role \"{name}\" is not an application role"),
         "An administrator registers the role the application connects as with SELECT stash.app_role_add('role').",
     )
-}
-
-/// Whether the caller (the application role itself, also after its switch to a tenant
-/// role) may enter tenants only by token.
-pub(crate) fn caller_requires_token() -> bool {
-    let caller = match SWITCHED.get() {
-        Some(s) => s.outer_user,
-        None => unsafe { pg_sys::GetUserId() },
-    };
-    crate::cache::app_role_requires_token(caller)
 }
 
 /// The caller's identity before the first switch of this transaction, and the tenant it

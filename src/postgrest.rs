@@ -18,7 +18,7 @@
 use crate::context::{self, Door};
 use crate::errors;
 use crate::guc;
-use crate::isolation::{self, Entrant};
+use crate::isolation::Entrant;
 use crate::slug::SCHEMA_PREFIX;
 use crate::tokens;
 use pgrx::prelude::*;
@@ -81,7 +81,7 @@ fn postgrest_pre_request() {
     let profile = guc::split_identifiers(&setting(c"search_path").unwrap_or_default())
         .and_then(|names| names.into_iter().next());
     let entrant = context::admit("stash.postgrest_pre_request()", Door::Token);
-    let key = if entrant == Entrant::Application && isolation::caller_requires_token() {
+    let key = if entrant == (Entrant::Application { token_only: true }) {
         tokens::verify(&bearer_token())
     } else {
         let claims = json_setting(c"request.jwt.claims");
