@@ -18,37 +18,13 @@ use crate::executor;
 use crate::lifecycle;
 use crate::migrate::engine;
 use crate::roles;
-use crate::verify;
+use crate::verify::{self, Migration};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
 use std::ffi::CStr;
-
-/// A tenant migration of the catalog.
-struct Migration {
-    version: i64,
-    up_sql: String,
-    checksum: String,
-}
-
-fn catalog() -> Vec<Migration> {
-    executor::select(
-        "SELECT version, up_sql, checksum FROM stash.migrations WHERE scope = 'tenant' ORDER BY version",
-        &[],
-        |t| {
-            t.map(|r| {
-                Ok(Migration {
-                    version: r.get::<i64>(1)?.unwrap_or(0),
-                    up_sql: r.get::<String>(2)?.unwrap_or_default(),
-                    checksum: r.get::<String>(3)?.unwrap_or_default(),
-                })
-            })
-            .collect()
-        },
-    )
-}
 
 /// The versions whose migrations make exactly `schema`'s structure (ascending), or the
 /// closest version with its differences.
@@ -57,18 +33,11 @@ fn detect_version(schema: &str, catalog: &[Migration]) -> Result<Vec<i64>, (i64,
     let mut matches = Vec::new();
     let mut closest: Option<(i64, Vec<String>)> = None;
     for (i, m) in catalog.iter().enumerate() {
-        let upto = &catalog[..=i];
-        let steps: Vec<(i64, String)> =
-            upto.iter().map(|m| (m.version, m.up_sql.clone())).collect();
-        let key: String = upto
-            .iter()
-            .map(|m| format!("{}:{}", m.version, m.checksum))
-            .collect::<Vec<_>>()
-            .join(",");
-        let Ok(expected) = verify::reference(&steps, &key).as_ref().clone() else {
+        let reference = verify::reference(&catalog[..=i]);
+        let Ok(expected) = reference.as_ref() else {
             continue;
         };
-        let differences = verify::differences(&actual, &expected);
+        let differences = verify::differences(&actual, expected);
         if differences.is_empty() {
             matches.push(m.version);
         } else if closest
@@ -172,7 +141,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     let tenant = lifecycle::lock_or_fail(slug);
     refuse_source(&tenant.slug, &tenant.schema, &from);
 
-    let catalog = catalog();
+    let catalog = verify::catalog();
     let detected = detect_version(&from, &catalog).unwrap_or_else(|(closest, differences)| {
         ErrorReport::new(
             Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -187,11 +156,10 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
         unreachable!()
     });
     let version = *detected.last().expect("at least one match");
-    let applied: Vec<i64> = executor::select(
-        "SELECT version FROM stash.ledger WHERE tenant_id = $1 ORDER BY version",
-        &[tenant.id.into()],
-        |t| t.map(|r| Ok(r.get::<i64>(1)?.unwrap_or(0))).collect(),
-    );
+    let applied: Vec<i64> = verify::applied(tenant.id)
+        .into_iter()
+        .map(|a| a.migration.version)
+        .collect();
     let current = applied.last().copied().unwrap_or(0);
     if version > current {
         errors::raise(

@@ -206,16 +206,39 @@ pub(crate) fn differences(actual: &Description, expected: &Description) -> Vec<S
     out.into_iter().map(|(_, line)| line).collect()
 }
 
-/// A migration as a tenant applied it: version, the checksum it had then, and the
-/// catalog's SQL and checksum now.
-struct Applied {
-    version: i64,
-    ledger_checksum: String,
-    catalog_checksum: String,
-    up_sql: String,
+/// A tenant migration as the catalog has it now.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub up_sql: String,
+    pub checksum: String,
 }
 
-fn applied(tenant_id: pgrx::Uuid) -> Vec<Applied> {
+/// The catalog's tenant migrations, oldest first.
+pub(crate) fn catalog() -> Vec<Migration> {
+    executor::select(
+        "SELECT version, up_sql, checksum FROM stash.migrations WHERE scope = 'tenant' ORDER BY version",
+        &[],
+        |t| {
+            t.map(|r| {
+                Ok(Migration {
+                    version: r.get::<i64>(1)?.unwrap_or(0),
+                    up_sql: r.get::<String>(2)?.unwrap_or_default(),
+                    checksum: r.get::<String>(3)?.unwrap_or_default(),
+                })
+            })
+            .collect()
+        },
+    )
+}
+
+/// A migration a tenant applied, and the checksum it had when the tenant applied it.
+pub(crate) struct Applied {
+    pub migration: Migration,
+    ledger_checksum: String,
+}
+
+/// The migrations in a tenant's ledger, oldest first.
+pub(crate) fn applied(tenant_id: pgrx::Uuid) -> Vec<Applied> {
     executor::select(
         "SELECT l.version, l.checksum, m.checksum, m.up_sql
            FROM stash.ledger l JOIN stash.migrations m USING (version)
@@ -224,10 +247,12 @@ fn applied(tenant_id: pgrx::Uuid) -> Vec<Applied> {
         |t| {
             t.map(|r| {
                 Ok(Applied {
-                    version: r.get::<i64>(1)?.unwrap_or(0),
+                    migration: Migration {
+                        version: r.get::<i64>(1)?.unwrap_or(0),
+                        checksum: r.get::<String>(3)?.unwrap_or_default(),
+                        up_sql: r.get::<String>(4)?.unwrap_or_default(),
+                    },
                     ledger_checksum: r.get::<String>(2)?.unwrap_or_default(),
-                    catalog_checksum: r.get::<String>(3)?.unwrap_or_default(),
-                    up_sql: r.get::<String>(4)?.unwrap_or_default(),
                 })
             })
             .collect()
@@ -242,13 +267,22 @@ thread_local! {
     static REFERENCES: RefCell<HashMap<String, Rc<Reference>>> = RefCell::new(HashMap::new());
 }
 
-/// The description that `steps` (version, SQL) make in an empty tenant schema, replayed
-/// into a scratch schema inside a subtransaction that is rolled back.
-pub(crate) fn reference(steps: &[(i64, String)], cache_key: &str) -> Rc<Reference> {
-    let key = format!("{}\n{cache_key}", guc::shared_schemas());
+/// The description that `migrations` make in an empty tenant schema, replayed into a
+/// scratch schema inside a subtransaction that is rolled back; cached per backend for
+/// each list of (version, checksum) under the current `stash.shared_schemas`.
+pub(crate) fn reference(migrations: &[Migration]) -> Rc<Reference> {
+    let versions: Vec<String> = migrations
+        .iter()
+        .map(|m| format!("{}:{}", m.version, m.checksum))
+        .collect();
+    let key = format!("{}\n{}", guc::shared_schemas(), versions.join(","));
     if let Some(hit) = REFERENCES.with(|r| r.borrow().get(&key).cloned()) {
         return hit;
     }
+    let steps: Vec<(i64, String)> = migrations
+        .iter()
+        .map(|m| (m.version, m.up_sql.clone()))
+        .collect();
     let scratch = format!("stash_verify_{}", unsafe { pg_sys::MyProcPid });
     let built = subxact::run(OnSuccess::Discard, || {
         let quiet = guc::Scope::open();
@@ -258,7 +292,7 @@ pub(crate) fn reference(steps: &[(i64, String)], cache_key: &str) -> Rc<Referenc
             pgrx::spi::quote_identifier(&scratch)
         ))
         .expect("create the scratch schema");
-        engine::replay(&scratch, steps, "replayed into the scratch");
+        engine::replay(&scratch, &steps, "replayed into the scratch");
         quiet.close();
         describe(&scratch)
     })
@@ -299,24 +333,16 @@ fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<St
     let applied = applied(tenant.id);
     let mut notes: Vec<String> = applied
         .iter()
-        .filter(|a| a.ledger_checksum != a.catalog_checksum)
+        .filter(|a| a.ledger_checksum != a.migration.checksum)
         .map(|a| {
             format!(
                 "migration {} was changed in the catalog after this tenant applied it",
-                a.version
+                a.migration.version
             )
         })
         .collect();
-    let steps: Vec<(i64, String)> = applied
-        .iter()
-        .map(|a| (a.version, a.up_sql.clone()))
-        .collect();
-    let key: String = applied
-        .iter()
-        .map(|a| format!("{}:{}", a.version, a.catalog_checksum))
-        .collect::<Vec<_>>()
-        .join(",");
-    let reference = reference(&steps, &key);
+    let migrations: Vec<Migration> = applied.into_iter().map(|a| a.migration).collect();
+    let reference = reference(&migrations);
     let expected = match reference.as_ref() {
         Ok(description) => description,
         Err(why) => {
