@@ -231,17 +231,7 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
             outside.join("; ")
         );
     }
-    // As the caller, who must own the schema (or be superuser) to destroy its data.
-    // Without the NOTICE that lists every dropped object: dropping all of the tenant's
-    // objects is the point, and the ones outside were named above.
-    let quiet = guc::Scope::open();
-    quiet.set(c"client_min_messages", "warning");
-    Spi::run(&format!(
-        "DROP SCHEMA IF EXISTS {} CASCADE",
-        pgrx::spi::quote_identifier(&tenant.schema)
-    ))
-    .expect("DROP SCHEMA");
-    quiet.close();
+    drop_schema(&tenant.schema);
     roles::drop(&tenant.slug, tenant.id);
     let pool_rows = crate::pool::delete_rows(tenant.id);
     events::forget(tenant.id);
@@ -258,6 +248,20 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
         detail["pool_rows_deleted"] = pool_rows.into_iter().map(|(t, n)| (t, json!(n))).collect();
     }
     events::record(Some(tenant.id), Some(&tenant.slug), Action::Dropped, detail);
+}
+
+/// DROP SCHEMA … CASCADE of a tenant's schema, as the caller, who must own the schema
+/// (or be superuser) to destroy its data; without the NOTICE that lists every dropped
+/// object: dropping all of them is the point, and objects outside were named before.
+pub(crate) fn drop_schema(schema: &str) {
+    let quiet = guc::Scope::open();
+    quiet.set(c"client_min_messages", "warning");
+    Spi::run(&format!(
+        "DROP SCHEMA IF EXISTS {} CASCADE",
+        pgrx::spi::quote_identifier(schema)
+    ))
+    .expect("DROP SCHEMA");
+    quiet.close();
 }
 
 /// 2BP01 when `outside` (from [`outside_dependents`]) is not empty: `what` says what

@@ -66,9 +66,8 @@ fn tenant_reset(slug: Option<&str>) {
             "Drop the tenant with stash.tenant_drop() and create it again.",
         )
     });
-    let quiet = guc::Scope::open();
-    quiet.set(c"client_min_messages", "warning");
-    let mut sql = format!("DROP SCHEMA {s} CASCADE; CREATE SCHEMA {s} AUTHORIZATION {owner};");
+    lifecycle::drop_schema(&tenant.schema);
+    let mut sql = format!("CREATE SCHEMA {s} AUTHORIZATION {owner};");
     if let Some(comment) = comment {
         sql.push_str(&format!(
             "COMMENT ON SCHEMA {s} IS {};",
@@ -78,9 +77,7 @@ fn tenant_reset(slug: Option<&str>) {
     if let Some(grants) = grants {
         sql.push_str(&grants);
     }
-    // As the caller, who must own the schema (or be superuser), as for tenant_drop.
     Spi::run(&sql).expect("recreate the tenant's schema");
-    quiet.close();
     executor::update(
         "DELETE FROM stash.ledger WHERE tenant_id = $1",
         &[tenant.id.into()],

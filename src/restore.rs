@@ -232,11 +232,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
         }
         Some(old.clone())
     } else {
-        let quiet = crate::guc::Scope::open();
-        quiet.set(c"client_min_messages", "warning");
-        Spi::run(&format!("DROP SCHEMA {} CASCADE", quote_identifier(&old)))
-            .expect("drop the old schema");
-        quiet.close();
+        lifecycle::drop_schema(&old);
         None
     };
     lifecycle::touch(tenant.id);
