@@ -173,12 +173,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     }
 
     // The schema becomes what the tenant's migrations would have made of it.
-    let owner = Spi::get_one_with_args::<String>(
-        "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = $1::name",
-        &[tenant.schema.clone().into()],
-    )
-    .expect("look up the tenant schema's owner")
-    .unwrap_or_else(|| {
+    let owner = roles::schema_owner_name(&tenant.schema).unwrap_or_else(|| {
         errors::raise(
             Code::ERRCODE_INVALID_SCHEMA_NAME,
             format!("the schema of tenant \"{}\" does not exist", tenant.slug),

@@ -81,6 +81,15 @@ pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
     }
 }
 
+/// The name of the role that owns schema `schema`, None if there is no such schema.
+pub(crate) fn schema_owner_name(schema: &str) -> Option<String> {
+    Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.pg_get_userbyid(nspowner)::text FROM pg_catalog.pg_namespace WHERE nspname = $1::name",
+        &[schema.to_string().into()],
+    )
+    .unwrap_or_else(|e| panic!("look up the owner of {schema}: {e}"))
+}
+
 /// The oid of the role named `name`, if there is one.
 pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     let name = std::ffi::CString::new(name).expect("role names have no NUL");
@@ -178,12 +187,8 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
             ))
         ));
     }
-    let owner = Spi::get_one_with_args::<String>(
-        "SELECT pg_catalog.pg_get_userbyid(nspowner)::text FROM pg_catalog.pg_namespace WHERE nspname = $1::name",
-        &[schema.to_string().into()],
-    )
-    .unwrap_or_else(|e| panic!("look up the owner of {schema}: {e}"))
-    .unwrap_or_else(|| panic!("schema {schema} of tenant {slug} does not exist"));
+    let owner = schema_owner_name(schema)
+        .unwrap_or_else(|| panic!("schema {schema} of tenant {slug} does not exist"));
     let o = quote_identifier(&owner);
     // GRANT of a membership that exists raises a NOTICE: ask first
     let member = Spi::get_one_with_args::<bool>(
