@@ -305,15 +305,25 @@ pub(crate) fn reference(migrations: &[Migration]) -> Rc<Reference> {
 /// A tenant's verdict: `ok`, `drifted` (with the differences), or `unverifiable` (its
 /// migrations could not be replayed; the error says why).
 pub(crate) fn verify_tenant(tenant: &Tenant) -> (&'static str, Vec<String>) {
-    let schemas = [tenant.schema.clone()];
+    verify_batch(std::slice::from_ref(tenant))
+        .pop()
+        .expect("one verdict per tenant")
+}
+
+/// The verdicts on `batch`, in its order, from one description pass over the catalogs.
+fn verify_batch(batch: &[Tenant]) -> Vec<(&'static str, Vec<String>)> {
+    let schemas: Vec<String> = batch.iter().map(|t| t.schema.clone()).collect();
     let existing = existing_schemas(&schemas);
-    let actual = describe_many(&schemas);
-    judge(
-        tenant,
-        existing
-            .contains(&tenant.schema)
-            .then(|| &actual[&tenant.schema]),
-    )
+    let described = describe_many(&schemas);
+    batch
+        .iter()
+        .map(|t| {
+            judge(
+                t,
+                existing.contains(&t.schema).then(|| &described[&t.schema]),
+            )
+        })
+        .collect()
 }
 
 /// Which of `schemas` exist.
@@ -389,12 +399,7 @@ fn tenant_verify(
     };
     let mut rows = Vec::with_capacity(tenants.len());
     for batch in tenants.chunks(BATCH) {
-        let schemas: Vec<String> = batch.iter().map(|t| t.schema.clone()).collect();
-        let existing = existing_schemas(&schemas);
-        let described = describe_many(&schemas);
-        for t in batch {
-            let actual = existing.contains(&t.schema).then(|| &described[&t.schema]);
-            let (status, differences) = judge(t, actual);
+        for (t, (status, differences)) in batch.iter().zip(verify_batch(batch)) {
             rows.push((t.slug.clone(), status.to_string(), differences));
         }
     }
