@@ -152,11 +152,11 @@ pub(crate) fn lock_schema(oid: pg_sys::Oid, mode: u32) {
 }
 
 /// [`lock_schema`] in exclusive mode, for operations that rename, replace or drop the
-/// schema.  Returns the schema's oid, None if it is missing.
-pub(crate) fn lock_schema_exclusively(schema: &str) -> Option<pg_sys::Oid> {
-    let oid = schema_oid(schema)?;
-    lock_schema(oid, pg_sys::AccessExclusiveLock);
-    Some(oid)
+/// schema (a missing schema has nobody inside to wait for).
+pub(crate) fn lock_schema_exclusively(schema: &str) {
+    if let Some(oid) = schema_oid(schema) {
+        lock_schema(oid, pg_sys::AccessExclusiveLock);
+    }
 }
 
 pub(crate) fn lock_or_fail(slug: Option<&str>) -> Tenant {
