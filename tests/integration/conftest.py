@@ -5,12 +5,22 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
 
 BINDIR = os.environ.get("STASH_PG_BINDIR", "")
 RUN_DIR = os.environ.get("STASH_RUN_DIR", "/tmp/stash-it")
+ROOT = Path(__file__).resolve().parents[2]
+STASH_BIN = ROOT / "target" / "release" / "stash"
+PG_ROOT = os.environ.get("PG_ROOT", "/opt/stash-pg")
+
+# The client-stack recipes (and Citus) run on one PostgreSQL version, the default one: they
+# test the clients, not the server, and together take minutes.  Elsewhere they skip, saying so.
+on_default_pg_only = pytest.mark.skipif(
+    os.environ.get("STASH_PG_MAJOR", "") != os.environ.get("STASH_PG_DEFAULT", "17"),
+    reason="client stacks run on the default PostgreSQL version only (make test PG=17)")
 
 
 def bin_path(name):
@@ -45,6 +55,22 @@ def db():
     yield database
     with connect("postgres") as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def stash_bin():
+    """target/release/stash, rebuilt when cli/ changed since it was built."""
+    sources = [ROOT / "cli" / "Cargo.toml", *sorted((ROOT / "cli" / "src").glob("*.rs"))]
+    lock = ROOT / "cli" / "Cargo.lock"
+    if lock.exists():
+        sources.append(lock)
+    newest = max(p.stat().st_mtime for p in sources)
+    if not STASH_BIN.exists() or STASH_BIN.stat().st_mtime < newest:
+        cargo = shutil.which("cargo") or os.path.expanduser("~/.cargo/bin/cargo")
+        subprocess.run(
+            [cargo, "build", "--release", "--manifest-path", "cli/Cargo.toml", "--target-dir", "target"],
+            cwd=ROOT, check=True)
+    return str(STASH_BIN)
 
 
 @pytest.fixture

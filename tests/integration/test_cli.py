@@ -2,33 +2,14 @@
 against the test cluster (PGHOST/PGPORT/PGUSER from scripts/test.sh, PGDATABASE = the
 test's database)."""
 import os
-import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "target" / "release" / "stash"
-
-
-@pytest.fixture(scope="session")
-def stash_bin():
-    sources = [ROOT / "cli" / "Cargo.toml", *sorted((ROOT / "cli" / "src").glob("*.rs"))]
-    lock = ROOT / "cli" / "Cargo.lock"
-    if lock.exists():
-        sources.append(lock)
-    newest = max(p.stat().st_mtime for p in sources)
-    if not BIN.exists() or BIN.stat().st_mtime < newest:
-        cargo = shutil.which("cargo") or os.path.expanduser("~/.cargo/bin/cargo")
-        subprocess.run(
-            [cargo, "build", "--release", "--manifest-path", "cli/Cargo.toml", "--target-dir", "target"],
-            cwd=ROOT, check=True)
-    return str(BIN)
 
 
 @pytest.fixture
