@@ -186,24 +186,7 @@ else
 fi
 done_step
 
-# --- client stacks and Citus: one idempotent fragment per concern in scripts/setup.d ----------
-# Each fragment is sourced in name order with step/done_step, PG_ROOT, WORK_DIR, JOBS, VENV,
-# NODE_DIR and apt_install available; each checks its result first, like the steps above.
-apt_install() {  # apt_install PKG...: the missing ones only; waits for another dpkg run
-  local want=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p")
-  done
-  [ ${#want[@]} -gt 0 ] || return 0
-  echo "installing: ${want[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${want[@]}" >/dev/null \
-    || { apt-get -o DPkg::Lock::Timeout=600 update -qq \
-         && apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${want[@]}" >/dev/null; }
-}
-for fragment in "$(dirname "$0")"/setup.d/*.sh; do
-  [ -e "$fragment" ] || continue
-  # shellcheck source=/dev/null
-  source "$fragment"
-done
+# --- client stacks and Citus: scripts/setup.d, one fragment per concern --------------------
+VENV="$PG_ROOT/venv" NODE_DIR="$PG_ROOT/node" source "$(dirname "$0")/setup_fragments.sh"
 
 echo "=== setup: complete in $(( $(date +%s) - SETUP_T0 ))s"

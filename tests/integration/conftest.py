@@ -1,6 +1,7 @@
 """Fixtures for the integration suite: real sessions against the real cluster that
 scripts/test.sh started (PGHOST/PGPORT/PGUSER), one fresh database per test."""
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -55,6 +56,23 @@ def db():
     yield database
     with connect("postgres") as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+RECIPES = ROOT / "docs" / "recipes"
+RECIPE_BLOCK = re.compile(r"<!-- recipe-file: (\S+) -->\s*```[\w-]*\n(.*?)```", re.S)
+
+
+def extract_recipe(recipe, into):
+    """Writes each fenced block of docs/recipes/RECIPE that is preceded by
+    `<!-- recipe-file: PATH -->` to INTO/PATH (directories made as needed); returns the
+    paths in the order the page shows them.  The page is the program: it cannot drift."""
+    files = RECIPE_BLOCK.findall((RECIPES / recipe).read_text())
+    assert files, f"{recipe} has no recipe-file blocks"
+    for name, code in files:
+        path = Path(into) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+    return [name for name, _ in files]
 
 
 @pytest.fixture(scope="session")

@@ -4,25 +4,14 @@ psycopg and Django from PyPI), so the documentation cannot drift from the produc
 A fenced block preceded by `<!-- recipe-file: NAME -->` is written to NAME; the recipe's
 example files are then run and must print their "ok" line."""
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
-RECIPES = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "recipes")
+from conftest import extract_recipe as extract
+
 NODE_MODULES = os.path.join(os.environ.get("PG_ROOT", "/opt/stash-pg"), "node", "node_modules")
-BLOCK = re.compile(r"<!-- recipe-file: (\S+) -->\s*```\w*\n(.*?)```", re.S)
-
-
-def extract(recipe, into):
-    with open(os.path.join(RECIPES, recipe)) as f:
-        files = BLOCK.findall(f.read())
-    assert files, f"{recipe} has no recipe-file blocks"
-    for name, code in files:
-        with open(os.path.join(into, name), "w") as out:
-            out.write(code)
-    return [name for name, _ in files]
 
 
 def run(cmd, cwd, db):
