@@ -33,6 +33,20 @@ def recipe_env(db, tmp_path, stash_bin, role):
     return dict(os.environ, PGDATABASE=db.name, APP_ROLE=role, PATH=path)
 
 
+def run_pooled(cmd, ok_line, cwd, app_env, db, role, run_dir, port):
+    """Three workers at once through a PgBouncer (transaction mode) with ONE server
+    connection, so their transactions alternate on one backend.  Returns the PgBouncer
+    process, for the caller to terminate."""
+    pgbouncer, conn = start_pgbouncer(run_dir, f"pgbouncer-{role}", port, db.name, [role])
+    env = dict(app_env, PGHOST=conn["host"], PGPORT=str(conn["port"]))
+    workers = [subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outputs = [w.communicate(timeout=120)[0] for w in workers]
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0 and ok_line in output.splitlines(), output
+    return pgbouncer
+
+
 def drop_role(db, role):
     with db.connect() as admin:
         admin.execute(f'DROP OWNED BY "{role}"')
@@ -69,15 +83,51 @@ def test_laravel_recipe(db, tmp_path, stash_bin, run_dir):
             assert admin.execute("SELECT total::text FROM tenant_globex.orders").fetchall() \
                 == [("120.00",)]
 
-        # three workers at once through ONE pooled server connection
-        pgbouncer, conn = start_pgbouncer(run_dir, f"pgbouncer-{role}", 6451, db.name, [role])
-        pooled_env = dict(app_env, PGHOST=conn["host"], PGPORT=str(conn["port"]))
-        workers = [subprocess.Popen(["php", "pooled.php"], cwd=tmp_path, env=pooled_env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                   for _ in range(3)]
-        outputs = [w.communicate(timeout=120)[0] for w in workers]
-        for worker, output in zip(workers, outputs):
-            assert worker.returncode == 0 and "laravel pooled: ok" in output.splitlines(), output
+        pgbouncer = run_pooled(["php", "pooled.php"], "laravel pooled: ok",
+                               tmp_path, app_env, db, role, run_dir, 6451)
+    finally:
+        if pgbouncer is not None:
+            pgbouncer.terminate()
+            pgbouncer.wait()
+        drop_role(db, role)
+
+
+@on_default_pg_only
+def test_ruby_activerecord_recipe(db, tmp_path, stash_bin, run_dir):
+    check = subprocess.run(
+        ["ruby", "-e", 'require "active_record"; require "pg"; print ActiveRecord.version'],
+        capture_output=True, text=True) if shutil.which("ruby") else None
+    if check is None or check.returncode != 0:
+        pytest.fail("ruby, ruby-activerecord or ruby-pg missing: run make setup")
+    assert check.stdout.startswith("6.1."), check.stdout
+    names = extract_recipe("ruby.md", tmp_path)
+    assert names == ["tenant.rb", "app.rb",
+                     "db/tenant-migrations/1_create_orders.up.sql",
+                     "db/tenant-migrations/1_create_orders.down.sql",
+                     "db/tenant-migrations/2_add_order_note.up.sql",
+                     "provision.sh", "example.rb", "pooled.rb"]
+
+    role = "ruby_" + uuid.uuid4().hex[:8]
+    env = recipe_env(db, tmp_path, stash_bin, role)
+    pgbouncer = None
+    try:
+        out = run(["sh", "provision.sh"], tmp_path, env)
+        assert "db/tenant-migrations: 2 added, 0 already registered" in out, out
+        with db.connect() as admin:
+            assert admin.execute(
+                "SELECT slug, current_version FROM stash.tenant_status ORDER BY slug").fetchall() \
+                == [("acme", 2), ("globex", 2)]
+
+        app_env = dict(env, PGUSER=role)
+        run(["ruby", "example.rb"], tmp_path, app_env, "ruby recipe: ok")
+        with db.connect() as admin:
+            assert admin.execute("SELECT total::text, note FROM tenant_acme.orders ORDER BY id"
+                                 ).fetchall() == [("9.99", None), ("5.00", "rush")]
+            assert admin.execute("SELECT total::text FROM tenant_globex.orders").fetchall() \
+                == [("120.00",)]
+
+        pgbouncer = run_pooled(["ruby", "pooled.rb"], "ruby pooled: ok",
+                               tmp_path, app_env, db, role, run_dir, 6452)
     finally:
         if pgbouncer is not None:
             pgbouncer.terminate()
