@@ -329,12 +329,12 @@ AS 'MODULE_PATHNAME', 'postgrest_pre_request_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.token_key_add(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.token_key_remove(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION stash.app_role_require_token(regrole, boolean) FROM PUBLIC;
--- ---- tenant operations: rename, reset (and the events they record) ------------------------
+-- ---- tenant operations: rename, reset, ... (and the events they record, `moved` for tenant_move) ------------------------
 ALTER TABLE stash.events DROP CONSTRAINT events_action_check;
 ALTER TABLE stash.events ADD CONSTRAINT events_action_check
     CHECK (action IN ('created', 'suspended', 'resumed', 'dropped',
                       'migrated', 'rolled_back', 'migration_failed',
-                      'renamed', 'reset', 'cloned', 'restored'));
+                      'renamed', 'reset', 'cloned', 'restored', 'moved'));
 CREATE FUNCTION stash."tenant_rename"(
 	"slug" TEXT,
 	"new_slug" TEXT
@@ -383,5 +383,35 @@ VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'tenant_restore_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.tenant_restore(text, name, boolean) FROM PUBLIC;
+
+-- ---- scale-out on Citus: tenant_move, tenant_list.node --------------------
+CREATE FUNCTION stash."_tenant_node"(
+	"schema" oid
+) RETURNS TEXT
+STABLE PARALLEL RESTRICTED
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_node_wrapper';
+CREATE FUNCTION stash."tenant_move"(
+	"slug" TEXT,
+	"node_host" TEXT,
+	"node_port" INT,
+	"transfer_mode" TEXT DEFAULT NULL
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_move_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_move(text, text, integer, text) FROM PUBLIC;
+CREATE OR REPLACE VIEW stash.tenant_list AS
+SELECT t.slug, t.name, t.status, t.schema_name, t.created_at,
+       coalesce((SELECT sum(pg_catalog.pg_total_relation_size(c.oid))
+                   FROM pg_catalog.pg_class c
+                  WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm', 'S')), 0)::bigint
+         AS size_bytes,
+       stash._tenant_node(n.oid) AS node
+  FROM stash.tenants t
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name;
+COMMENT ON VIEW stash.tenant_list IS 'Every tenant with the size of its schema (on the coordinator) and, under Citus, the worker holding it.';
 
 DROP FUNCTION stash._upgrade_copy_grants(regprocedure, regprocedure);

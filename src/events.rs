@@ -12,7 +12,8 @@ CREATE TABLE stash.events (
     slug      text,
     action    text        NOT NULL CHECK (action IN ('created', 'suspended', 'resumed', 'dropped',
                                                      'migrated', 'rolled_back', 'migration_failed',
-                                                     'renamed', 'reset', 'cloned', 'restored')),
+                                                     'renamed', 'reset', 'cloned', 'restored',
+                                                     'moved')),
     detail    jsonb       NOT NULL DEFAULT '{}',
     actor     text        NOT NULL DEFAULT session_user
 );
@@ -43,6 +44,7 @@ pub(crate) enum Action {
     Reset,
     Cloned,
     Restored,
+    Moved,
 }
 
 impl Action {
@@ -59,6 +61,7 @@ impl Action {
             Action::Reset => "reset",
             Action::Cloned => "cloned",
             Action::Restored => "restored",
+            Action::Moved => "moved",
         }
     }
 }

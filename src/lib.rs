@@ -6,6 +6,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 mod cache;
+mod citus;
 mod clone;
 mod context;
 mod errors;

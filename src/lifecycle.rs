@@ -357,10 +357,11 @@ SELECT t.slug, t.name, t.status, t.schema_name, t.created_at,
        coalesce((SELECT sum(pg_catalog.pg_total_relation_size(c.oid))
                    FROM pg_catalog.pg_class c
                   WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm', 'S')), 0)::bigint
-         AS size_bytes
+         AS size_bytes,
+       stash._tenant_node(n.oid) AS node
   FROM stash.tenants t
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name;
-COMMENT ON VIEW stash.tenant_list IS 'Every tenant with the size of its schema.';
+COMMENT ON VIEW stash.tenant_list IS 'Every tenant with the size of its schema (on the coordinator) and, under Citus, the worker holding it.';
 
 -- Mutating functions are for administrators: GRANT EXECUTE to the roles that manage tenants.
 REVOKE EXECUTE ON FUNCTION stash.tenant_create(text, text, jsonb) FROM PUBLIC;
@@ -371,6 +372,7 @@ REVOKE EXECUTE ON FUNCTION stash.tenant_resume(text) FROM PUBLIC;
     name = "lifecycle_grants",
     requires = [
         "registry",
+        "citus_grants",
         tenant_create,
         tenant_drop_checked,
         tenant_suspend,

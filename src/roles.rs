@@ -179,13 +179,23 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
         require_safe_role(&role);
     }
     if created {
+        // Under Citus the coordinator connects to the workers as this role: it must log
+        // in, with a password only pg_dist_authinfo holds (src/citus.rs).
+        let password = crate::citus::login_password();
+        let login = match &password {
+            Some(password) => format!("LOGIN PASSWORD {}", pgrx::spi::quote_literal(password)),
+            None => "NOLOGIN".to_string(),
+        };
         run_as_owner(&format!(
-            "CREATE ROLE {r} NOLOGIN; COMMENT ON ROLE {r} IS {}",
+            "CREATE ROLE {r} {login}; COMMENT ON ROLE {r} IS {}",
             pgrx::spi::quote_literal(format!(
                 "stash_tenancy: tenant {slug} of database {}",
                 current_database()
             ))
         ));
+        if let Some(password) = &password {
+            crate::citus::remember_login(&role, password);
+        }
     }
     let owner = schema_owner_name(schema)
         .unwrap_or_else(|| panic!("schema {schema} of tenant {slug} does not exist"));
@@ -219,14 +229,17 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
 /// and nobody a member of it (whoever pre-created it, e.g. before tenant_roles_repair
 /// after a restore, would otherwise hold its door).
 fn require_safe_role(role: &str) {
+    // Under Citus a tenant role logs in on the workers, with the password stash_tenancy
+    // gave it (its pg_dist_authinfo row); any other LOGIN role is not ours.
+    let login_ok = crate::citus::login_is_ours(role);
     let unsafe_reason = Spi::get_one_with_args::<String>(
-        "SELECT CASE WHEN r.rolcanlogin THEN 'it can log in'
+        "SELECT CASE WHEN r.rolcanlogin AND NOT $2 THEN 'it can log in'
                      WHEN r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls
                        THEN 'it has role attributes a tenant role never has'
                      WHEN EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid)
                        THEN 'other roles are members of it' END
            FROM pg_catalog.pg_roles r WHERE r.rolname = $1::name",
-        &[role.to_string().into()],
+        &[role.to_string().into(), login_ok.into()],
     )
     .unwrap_or_else(|e| panic!("check role {role}: {e}"));
     if let Some(reason) = unsafe_reason {
@@ -246,6 +259,7 @@ pub(crate) fn drop(slug: &str, id: pgrx::Uuid) {
     let role = role_name(slug, id);
     if role_exists(&role) {
         let r = quote_identifier(&role);
+        crate::citus::forget_or_rename_login(&role, None);
         run_as_owner(&format!("DROP OWNED BY {r}; DROP ROLE {r}"));
     }
 }
@@ -265,6 +279,16 @@ pub(crate) fn rename(old_slug: &str, new_slug: &str, id: pgrx::Uuid) {
             current_database()
         ))
     ));
+    // Under Citus: a rename clears an md5 password, so the role gets a new one, which
+    // pg_dist_authinfo follows along with the name.
+    if let Some(password) = crate::citus::login_password() {
+        run_as_owner(&format!(
+            "ALTER ROLE {n} PASSWORD {}",
+            pgrx::spi::quote_literal(&password)
+        ));
+        crate::citus::forget_or_rename_login(&old, Some(&new));
+        crate::citus::remember_login(&new, &password);
+    }
 }
 
 /// The name of the tenant's role.

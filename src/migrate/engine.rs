@@ -382,7 +382,17 @@ fn run_sql(target: &Target, sql: &str, limits: &Limits) {
             settings.set(c"lock_timeout", &format!("{ms}ms"));
         }
         let _deadline = limits.statement_timeout_ms.map(Deadline::arm);
-        Spi::run(sql).unwrap_or_else(|e| panic!("{e}"));
+        if target.scope == Scope::Tenant && target.tenant_id.is_some() && crate::citus::active() {
+            // Under Citus, statement by statement, and what each one created joins the
+            // tenant's distributed schema right away, as a top-level CREATE TABLE would
+            // (Citus converts only those itself): src/citus.rs.
+            for statement in crate::citus::statements(sql) {
+                Spi::run(&statement).unwrap_or_else(|e| panic!("{e}"));
+                crate::citus::distribute_new_tables(&target.schema);
+            }
+        } else {
+            Spi::run(sql).unwrap_or_else(|e| panic!("{e}"));
+        }
         settings.close();
     })
 }

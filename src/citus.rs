@@ -1,0 +1,385 @@
+//! Scale-out on Citus (schema-based sharding): what stash_tenancy does differently when
+//! the `citus` extension is installed in the database, and `stash.tenant_move`.
+//! docs/scale-out.md tells the whole story; in short:
+//!
+//! * A tenant schema becomes a Citus *distributed schema* as soon as its migrations have
+//!   created a table: every table in it is a single-shard table, all of them colocated on
+//!   one worker.  Citus converts only top-level `CREATE TABLE`s by itself; migrations run
+//!   through SPI, so after each migration step [`distribute_new_tables`] converts what the
+//!   step created (the schema the first time, with `citus_schema_distribute`; later tables
+//!   with `create_distributed_table(…, NULL, colocate_with => <a table of the schema>)`,
+//!   which puts them in the schema's colocation group exactly as Citus would).
+//! * Citus opens its connections to the workers as the current user — inside
+//!   `tenant_enter` that is the tenant's role, which must therefore be able to log in on
+//!   the workers.  Under Citus a tenant role is `LOGIN` with a random password that is
+//!   written only to Citus's `pg_dist_authinfo` (readable by superusers only), which the
+//!   coordinator uses for its connections: see [`login_password`].
+//! * The registry, catalog and ledger stay coordinator-local tables.
+//!
+//! Without Citus every function here returns at its first check ([`active`]): one
+//! catalog lookup, on paths that create or migrate tenants, never on `tenant_enter`.
+use crate::errors;
+use crate::events::{self, Action};
+use crate::executor;
+use crate::guc;
+use crate::lifecycle;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode as Code;
+use serde_json::json;
+
+/// Whether Citus is installed in this database.
+pub(crate) fn active() -> bool {
+    unsafe { pg_sys::get_extension_oid(c"citus".as_ptr(), true) != pg_sys::InvalidOid }
+}
+
+fn require_active(what: &str) {
+    if !active() {
+        errors::raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("{what} needs Citus, which is not installed in this database"),
+            "Install Citus on every node (shared_preload_libraries = citus), CREATE EXTENSION citus before stash_tenancy, and add the workers: docs/scale-out.md.",
+        );
+    }
+}
+
+/// After a migration step ran in tenant schema `schema`: makes every table it created a
+/// colocated single-shard table of the schema's distributed schema (distributing the
+/// schema itself when this is its first table).  Runs as whoever runs the step (the
+/// schema's owner, which Citus requires), with client notices of Citus held back.
+pub(crate) fn distribute_new_tables(schema: &str) {
+    if !active() {
+        return;
+    }
+    let local = names(
+        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+            AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)
+          ORDER BY c.oid",
+        &[schema.to_string().into()],
+    );
+    if local.is_empty() {
+        return;
+    }
+    let quiet = guc::Scope::open();
+    quiet.set(c"client_min_messages", "warning");
+    let distributed = one::<bool>(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_schema s
+                          JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid WHERE n.nspname = $1)",
+        &[schema.to_string().into()],
+    )
+    .unwrap_or(false);
+    let anchor = one::<String>(
+        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+           FROM pg_catalog.pg_dist_partition p
+           JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 ORDER BY c.oid LIMIT 1",
+        &[schema.to_string().into()],
+    );
+    match (distributed, anchor) {
+        (true, Some(anchor)) => {
+            for table in &local {
+                run(
+                    "SELECT pg_catalog.create_distributed_table($1::regclass, NULL, colocate_with => $2)",
+                    &[table.clone().into(), anchor.clone().into()],
+                );
+            }
+        }
+        (true, None) => {
+            // Distributed, but every table it had is gone: no table to colocate with, so
+            // register the schema again, which converts what it holds now.
+            run(
+                "SELECT pg_catalog.citus_schema_undistribute($1::regnamespace)",
+                &[schema.to_string().into()],
+            );
+            run(
+                "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
+                &[schema.to_string().into()],
+            );
+        }
+        (false, _) => run(
+            "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
+            &[schema.to_string().into()],
+        ),
+    }
+    quiet.close();
+}
+
+/// The statements of a migration's SQL, each as its own text.  Under Citus a step runs
+/// them one by one: Citus forwards some DDL to the workers with the statement's source
+/// text, and the source text of a statement in a multi-statement string is the whole
+/// string, which a worker refuses ("cannot insert multiple commands into a prepared
+/// statement").  PostgreSQL's own parser finds the boundaries, so quoting, dollar quotes
+/// and comments are what PostgreSQL says they are.  A syntax error raises here, with
+/// PostgreSQL's message.
+pub(crate) fn statements(sql: &str) -> Vec<String> {
+    let text = std::ffi::CString::new(sql).unwrap_or_else(|_| {
+        errors::raise(
+            Code::ERRCODE_SYNTAX_ERROR,
+            "migration SQL contains a NUL byte".into(),
+            "Remove the NUL byte from the migration.",
+        )
+    });
+    let parsed =
+        unsafe { pg_sys::raw_parser(text.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
+    let list = unsafe { pgrx::PgList::<pg_sys::RawStmt>::from_pg(parsed) };
+    let bytes = sql.as_bytes();
+    list.iter_ptr()
+        .map(|stmt| {
+            let (start, len) =
+                unsafe { ((*stmt).stmt_location as usize, (*stmt).stmt_len as usize) };
+            let end = if len == 0 {
+                bytes.len()
+            } else {
+                (start + len).min(bytes.len())
+            };
+            String::from_utf8_lossy(&bytes[start.min(end)..end]).into_owned()
+        })
+        .collect()
+}
+
+/// Under Citus, a new tenant role's password (32 random bytes, hex): the role is created
+/// `LOGIN PASSWORD` it, and [`remember_login`] gives it to the coordinator.  None without
+/// Citus: the role is NOLOGIN.
+pub(crate) fn login_password() -> Option<String> {
+    if !active() {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    if !unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) } {
+        errors::raise(
+            Code::ERRCODE_INTERNAL_ERROR,
+            "could not generate a random password for a tenant role".into(),
+            "Check the server's random source (pg_strong_random).",
+        );
+    }
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Records the password of tenant role `role` in pg_dist_authinfo for every node (node
+/// id 0), where Citus looks it up when it connects to a worker as that role.
+pub(crate) fn remember_login(role: &str, password: &str) {
+    executor::as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO pg_catalog.pg_dist_authinfo (nodeid, rolename, authinfo)
+             VALUES (0, $1, 'password=' || $2)
+             ON CONFLICT (rolename, nodeid) DO UPDATE SET authinfo = EXCLUDED.authinfo",
+            &[role.to_string().into(), password.to_string().into()],
+        )
+    })
+    .unwrap_or_else(|e| {
+        errors::raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("cannot record how the coordinator logs in as tenant role \"{role}\": {e}"),
+            "Under Citus the extension must be owned by a superuser (pg_dist_authinfo is superuser-only): docs/scale-out.md.",
+        )
+    });
+}
+
+/// Whether `role` can log in because Citus needs it to (its pg_dist_authinfo row exists).
+pub(crate) fn login_is_ours(role: &str) -> bool {
+    active()
+        && executor::as_owner(|| {
+            one::<bool>(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_authinfo WHERE rolename = $1::name)",
+                &[role.to_string().into()],
+            )
+        })
+        .unwrap_or(false)
+}
+
+/// Follows a tenant role's rename (`old` → `new`) or drop (`new` None) in pg_dist_authinfo.
+pub(crate) fn forget_or_rename_login(old: &str, new: Option<&str>) {
+    if !active() {
+        return;
+    }
+    executor::as_owner(|| match new {
+        Some(new) => Spi::run_with_args(
+            "UPDATE pg_catalog.pg_dist_authinfo SET rolename = $2 WHERE rolename = $1",
+            &[old.to_string().into(), new.to_string().into()],
+        ),
+        None => Spi::run_with_args(
+            "DELETE FROM pg_catalog.pg_dist_authinfo WHERE rolename = $1",
+            &[old.to_string().into()],
+        ),
+    })
+    .unwrap_or_else(|e| panic!("pg_dist_authinfo of tenant role {old}: {e}"));
+}
+
+/// `host:port` of the worker holding the tenant whose schema has oid `schema`; NULL
+/// without Citus, for a schema not distributed yet (no table), or a missing schema.
+/// Internal: the `node` column of `stash.tenant_list`.
+#[pg_extern(stable, parallel_restricted, name = "_tenant_node")]
+#[search_path(pg_catalog, pg_temp)]
+fn tenant_node(schema: Option<pg_sys::Oid>) -> Option<String> {
+    let schema = schema?;
+    if !active() {
+        return None;
+    }
+    node_of(schema)
+}
+
+fn node_of(schema: pg_sys::Oid) -> Option<String> {
+    one::<String>(
+        "SELECT n.nodename || ':' || n.nodeport
+           FROM pg_catalog.pg_dist_schema s
+           JOIN pg_catalog.pg_dist_partition p ON p.colocationid = s.colocationid
+           JOIN pg_catalog.pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
+           JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = sh.shardid
+           JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid AND n.noderole = 'primary'
+          WHERE s.schemaid = $1
+          ORDER BY n.nodeid LIMIT 1",
+        &[schema.into()],
+    )
+}
+
+/// Moves tenant `slug` — every table of its schema, with its data — to the worker
+/// `node_host:node_port`, with `citus_schema_move`.  `transfer_mode` is Citus's
+/// `shard_transfer_mode`; NULL picks `auto` (writes continue during the copy) when
+/// logical replication is possible (wal_level = logical and every table has a primary
+/// key or replica identity), else `block_writes` (reads continue, writes wait).
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn tenant_move(
+    slug: Option<&str>,
+    node_host: Option<&str>,
+    node_port: Option<i32>,
+    transfer_mode: default!(Option<&str>, "NULL"),
+) {
+    let host = node_host.unwrap_or_else(|| {
+        errors::null_argument(
+            "node_host",
+            "stash.tenant_move('acme', 'worker-2.internal', 5432)",
+        )
+    });
+    let port = node_port.unwrap_or_else(|| {
+        errors::null_argument(
+            "node_port",
+            "stash.tenant_move('acme', 'worker-2.internal', 5432)",
+        )
+    });
+    require_active("stash.tenant_move");
+    let tenant = lifecycle::lock_or_fail(slug);
+    let workers = names(
+        "SELECT nodename || ':' || nodeport FROM pg_catalog.pg_dist_node
+          WHERE noderole = 'primary' AND isactive AND groupid <> 0 ORDER BY nodeid",
+        &[],
+    );
+    let wanted = format!("{host}:{port}");
+    if !workers.contains(&wanted) {
+        errors::raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{wanted} is not an active worker of this Citus cluster"),
+            &format!(
+                "The workers are: {}. Add a node with citus_add_node(host, port) first.",
+                if workers.is_empty() {
+                    "none".to_string()
+                } else {
+                    workers.join(", ")
+                }
+            ),
+        );
+    }
+    let schema = lifecycle::schema_oid(&tenant.schema)
+        .unwrap_or_else(|| errors::unknown_tenant(&tenant.slug));
+    let Some(from) = node_of(schema) else {
+        errors::raise(
+            Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("tenant \"{}\" has no table yet, so it lives on no worker", tenant.slug),
+            "A tenant is placed on a worker when its migrations create its first table; register a migration and run stash.migrate_all().",
+        );
+    };
+    if from == wanted {
+        notice!("tenant \"{}\" is already on {wanted}", tenant.slug);
+        return;
+    }
+    let mode = match transfer_mode {
+        Some(m @ ("auto" | "block_writes" | "force_logical")) => m.to_string(),
+        Some(other) => errors::raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown transfer mode \"{other}\""),
+            "Pass 'auto', 'block_writes' or 'force_logical', or NULL to let stash_tenancy choose.",
+        ),
+        None if logical_copy_possible(schema) => "auto".into(),
+        None => "block_writes".into(),
+    };
+    let quiet = guc::Scope::open();
+    quiet.set(c"client_min_messages", "warning");
+    run(
+        "SELECT pg_catalog.citus_schema_move($1::regnamespace, $2, $3,
+                shard_transfer_mode => $4::citus.shard_transfer_mode)",
+        &[
+            schema.into(),
+            host.to_string().into(),
+            port.into(),
+            mode.clone().into(),
+        ],
+    );
+    quiet.close();
+    events::record(
+        Some(tenant.id),
+        Some(&tenant.slug),
+        Action::Moved,
+        json!({ "from": from, "to": wanted, "transfer_mode": mode }),
+    );
+}
+
+/// Whether Citus can copy the schema's tables with logical replication (so writes go on
+/// during a move): wal_level = logical, and every table can be replicated (a primary key
+/// or a replica identity).
+fn logical_copy_possible(schema: pg_sys::Oid) -> bool {
+    one::<bool>(
+        "SELECT current_setting('wal_level') = 'logical'
+            AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                             WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p')
+                               AND c.relreplident <> 'f'
+                               AND NOT (c.relreplident = 'd' AND EXISTS (
+                                     SELECT FROM pg_catalog.pg_index i
+                                      WHERE i.indrelid = c.oid AND i.indisprimary))
+                               AND NOT (c.relreplident = 'i' AND EXISTS (
+                                     SELECT FROM pg_catalog.pg_index i
+                                      WHERE i.indrelid = c.oid AND i.indisreplident)))",
+        &[schema.into()],
+    )
+    .unwrap_or(false)
+}
+
+// Citus's catalogs exist only when Citus does: these statements are planned when they
+// run, never at CREATE EXTENSION.  Errors keep Citus's own SQLSTATE, DETAIL and HINT.
+fn one<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Option<T> {
+    Spi::connect(|client| {
+        let table = client.select(sql, Some(1), args)?;
+        if table.is_empty() {
+            Ok(None)
+        } else {
+            table.first().get::<T>(1)
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn names(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<String> {
+    Spi::connect(|client| {
+        client
+            .select(sql, None, args)?
+            .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(sql: &str, args: &[pgrx::datum::DatumWithOid]) {
+    Spi::run_with_args(sql, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+extension_sql!(
+    r#"
+REVOKE EXECUTE ON FUNCTION stash.tenant_move(text, text, integer, text) FROM PUBLIC;
+"#,
+    name = "citus_grants",
+    requires = [tenant_move, tenant_node]
+);
