@@ -1,0 +1,368 @@
+"""stash_tenancy on a real Citus cluster (schema-based sharding): one coordinator and two
+workers on this machine (tests/integration/citus_cluster.py), built from Citus's source
+by `make setup`.  Runs on the default PostgreSQL version only, which must have Citus;
+the others skip, saying so.  docs/scale-out.md is the design these tests hold to."""
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from citus_cluster import CitusCluster
+from conftest import BINDIR, RUN_DIR, on_default_pg_only
+
+pytestmark = on_default_pg_only
+
+COMMERCE = (Path(__file__).resolve().parents[1] / "fixtures" / "commerce.sql").read_text()
+APP_PASSWORD = "app-" + uuid.uuid4().hex
+
+
+def citus_installed():
+    pkglib = os.popen(f"{os.path.join(BINDIR, 'pg_config')} --pkglibdir").read().strip()
+    return os.path.exists(os.path.join(pkglib, "citus.so"))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not citus_installed():
+        pytest.fail(f"Citus is not installed into {BINDIR}: run make setup")
+    c = CitusCluster(BINDIR, os.path.join(RUN_DIR, "citus")).start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def dbname(cluster):
+    """One database for the module: stash_tenancy created on the coordinator (Citus
+    propagates it), the commerce template as migration 1, an application role."""
+    name = cluster.create_database("stash_citus")
+    with cluster.coordinator.connect(name) as c:
+        c.execute("CREATE EXTENSION stash_tenancy")
+        c.execute("SELECT stash.migration_add(1, 'commerce', %s)", (COMMERCE,))
+        c.execute(f"CREATE ROLE citus_app LOGIN PASSWORD '{APP_PASSWORD}'")
+        c.execute("SELECT stash.app_role_add('citus_app')")
+    yield name
+    cluster.drop_database(name)
+    with cluster.coordinator.connect("postgres") as c:
+        c.execute("DROP ROLE IF EXISTS citus_app")
+
+
+def coordinator(cluster, dbname):
+    return cluster.coordinator.connect(dbname)
+
+
+def app(cluster, dbname, **kwargs):
+    return cluster.coordinator.connect(dbname, user="citus_app", password=APP_PASSWORD, **kwargs)
+
+
+def worker_of(cluster, label):
+    return next(w for w in cluster.workers if w.label == label)
+
+
+def shards_on(cluster, node, dbname, schema):
+    """The tables of `schema` whose shard (<table>_<shardid>, per the coordinator's
+    pg_dist_shard) exists on `node`.  Citus hides shards from pg_class unless asked, and
+    a worker also holds metadata-only shell tables named like the tables themselves."""
+    with cluster.coordinator.connect(dbname) as c:
+        expected = dict(c.execute(
+            "SELECT c.relname || '_' || s.shardid, c.relname FROM pg_dist_shard s"
+            " JOIN pg_class c ON c.oid = s.logicalrelid WHERE c.relnamespace = %s::regnamespace",
+            (schema,)).fetchall())
+    with node.connect(dbname) as w:
+        w.execute("SET citus.override_table_visibility = off")
+        present = {r[0] for r in w.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace AND relkind = 'r'",
+            (schema,))}
+    return {table for shard, table in expected.items() if shard in present}
+
+
+def tables_of(c, schema):
+    return {r[0] for r in c.execute(
+        "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace AND relkind IN ('r', 'p')"
+        " AND NOT relispartition", (schema,))}
+
+
+def distributed_of(c, schema):
+    """{table: colocation id} of the schema's Citus tables."""
+    return dict(c.execute(
+        "SELECT c.relname, p.colocationid FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid"
+        " WHERE c.relnamespace = %s::regnamespace", (schema,)).fetchall())
+
+
+def node_of(c, slug):
+    return c.execute("SELECT node FROM stash.tenant_list WHERE slug = %s", (slug,)).fetchone()[0]
+
+
+def slug():
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def test_tenant_create_makes_every_table_a_colocated_shard_on_one_worker(cluster, dbname):
+    s = slug()
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+        schema = f"tenant_{s}"
+        tables = tables_of(c, schema)
+        assert {"orders", "customers", "products", "creators"} <= tables
+        dist = distributed_of(c, schema)
+        assert set(dist) == tables, "every tenant table is a Citus table, none stays local"
+        assert len(set(dist.values())) == 1, "all of them in one colocation group"
+        assert c.execute("SELECT count(*) FROM pg_dist_schema WHERE schemaid = %s::regnamespace",
+                         (schema,)).fetchone()[0] == 1
+        assert c.execute("SELECT DISTINCT partmethod FROM pg_dist_partition p JOIN pg_class c"
+                         " ON c.oid = p.logicalrelid WHERE c.relnamespace = %s::regnamespace",
+                         (schema,)).fetchall() == [("n",)], "single-shard tables"
+        node = node_of(c, s)
+    assert node in {w.label for w in cluster.workers}
+    assert tables == shards_on(cluster, worker_of(cluster, node), dbname, schema), \
+        "the worker holds a shard of every table"
+    other = next(w for w in cluster.workers if w.label != node)
+    assert shards_on(cluster, other, dbname, schema) == set(), "and the other worker none"
+
+
+def test_a_later_migration_reaches_every_tenant_shard_new_table_included(cluster, dbname):
+    a, b = slug(), slug()
+    with coordinator(cluster, dbname) as c:
+        for s in (a, b):
+            c.execute("SELECT stash.tenant_create(%s)", (s,))
+        version = c.execute("SELECT max(version) + 1 FROM stash.migrations").fetchone()[0]
+        c.execute("SELECT stash.migration_add(%s, 'gift cards', %s)", (version, f"""
+            CREATE TABLE gift_cards_{version} (id bigserial PRIMARY KEY,
+                customer_id bigint NOT NULL REFERENCES customers (id), cents integer NOT NULL);
+            ALTER TABLE orders ADD COLUMN gift_note_{version} text;
+            CREATE INDEX orders_gift_note_{version}_idx ON orders (gift_note_{version});"""))
+        c.execute("CALL stash.migrate_all()")
+        for s in (a, b):
+            schema = f"tenant_{s}"
+            assert c.execute("SELECT current_version FROM stash.tenant_status WHERE slug = %s",
+                             (s,)).fetchone()[0] == version
+            dist = distributed_of(c, schema)
+            assert f"gift_cards_{version}" in dist, "the new table is distributed, not local"
+            assert dist[f"gift_cards_{version}"] == dist["orders"], "and colocated"
+            node = node_of(c, s)
+            with worker_of(cluster, node).connect(dbname) as w:
+                w.execute("SET citus.override_table_visibility = off")
+                column = w.execute(
+                    "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                    " WHERE c.relnamespace = %s::regnamespace AND c.relname ~ '^orders_[0-9]+$'"
+                    " AND a.attname = %s", (schema, f"gift_note_{version}")).fetchone()[0]
+                index = w.execute(
+                    "SELECT count(*) FROM pg_class WHERE relnamespace = %s::regnamespace"
+                    " AND relkind = 'i' AND relname ~ %s",
+                    (schema, f"^orders_gift_note_{version}_idx_[0-9]+$")).fetchone()[0]
+                gift = w.execute(
+                    "SELECT count(*) FROM pg_class WHERE relnamespace = %s::regnamespace"
+                    " AND relkind = 'r' AND relname ~ %s",
+                    (schema, f"^gift_cards_{version}_[0-9]+$")).fetchone()[0]
+            assert (column, index, gift) == (1, 1, 1), f"{s} on {node}"
+
+
+def test_enter_routes_every_protocol_to_the_tenant_and_the_role_wall_holds(cluster, dbname):
+    a, b = slug(), slug()
+    with coordinator(cluster, dbname) as c:
+        for s in (a, b):
+            c.execute("SELECT stash.tenant_create(%s)", (s,))
+    with app(cluster, dbname, autocommit=False) as conn:
+        for s, n in ((a, 3), (b, 1)):
+            with conn.transaction():
+                conn.execute("SELECT stash.tenant_enter(%s)", (s,))
+                for i in range(n):
+                    # extended protocol (bound parameters)
+                    conn.execute("INSERT INTO customers (email, name) VALUES (%s, %s)",
+                                 (f"{i}@{s}.example", s))
+        for s, n in ((a, 3), (b, 1)):
+            with conn.transaction():
+                conn.execute("SELECT stash.tenant_enter(%s)", (s,))
+                # simple protocol
+                conn.pgconn.exec_(b"SELECT 1")
+                simple = conn.pgconn.exec_(b"SELECT count(*) FROM customers").get_value(0, 0)
+                assert int(simple) == n
+                # a prepared statement, executed more than 5 times (generic plan)
+                for _ in range(7):
+                    prepared = conn.execute("SELECT count(*), min(name) FROM customers WHERE id > %s",
+                                            (0,), prepare=True).fetchone()
+                    assert prepared == (n, s)
+                # PL/pgSQL, unqualified, in the tenant
+                plpgsql = conn.execute("""DO $$ BEGIN
+                    IF (SELECT count(*) FROM customers) <> %s THEN RAISE 'wrong count'; END IF;
+                    END $$""" % n)
+                assert plpgsql is not None
+        # the wall: inside tenant a, tenant b's tables are out of reach (on its worker too)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with conn.transaction():
+                conn.execute("SELECT stash.tenant_enter(%s)", (a,))
+                conn.execute(f"SELECT count(*) FROM tenant_{b}.customers")
+        # outside any tenant the app role reaches no tenant table
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with conn.transaction():
+                conn.execute(f"SELECT count(*) FROM tenant_{a}.customers")
+
+
+def test_nobody_logs_in_as_a_tenant_role_without_the_coordinators_password(cluster, dbname):
+    s = slug()
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+        role = c.execute("SELECT stash.tenant_role(%s)", (s,)).fetchone()[0]
+        # the password lives in pg_dist_authinfo, readable by superusers only
+        assert c.execute("SELECT count(*) FROM pg_dist_authinfo WHERE rolename = %s",
+                         (role,)).fetchone()[0] == 1
+        node = node_of(c, s)
+        shard = None
+        with worker_of(cluster, node).connect(dbname) as w:
+            w.execute("SET citus.override_table_visibility = off")
+            shard = w.execute("SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace"
+                              " AND relname ~ '^customers_[0-9]+$'", (f"tenant_{s}",)).fetchone()[0]
+    with app(cluster, dbname) as a:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            a.execute("SELECT rolename FROM pg_dist_authinfo")
+    for node_ in cluster.nodes:
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            node_.connect(dbname, user=role, password="guess").close()
+        with pytest.raises(psycopg.OperationalError):
+            node_.connect(dbname, user=role).close()
+    # the application's own credentials, straight to the worker: no tenant's shard
+    with worker_of(cluster, node).connect(dbname, user="citus_app", password=APP_PASSWORD) as w:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            w.execute(f'SELECT * FROM tenant_{s}."{shard}"')
+
+
+def test_tenant_move_while_a_client_keeps_querying(cluster, dbname):
+    s = slug()
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+    with app(cluster, dbname, autocommit=False) as conn:
+        with conn.transaction():
+            conn.execute("SELECT stash.tenant_enter(%s)", (s,))
+            conn.execute("INSERT INTO customers (email, name) SELECT g || '@x', 'x' FROM generate_series(1, 100) g")
+    stop, seen, errors = threading.Event(), [], []
+
+    def reader():
+        with app(cluster, dbname, autocommit=False) as r:
+            while not stop.is_set():
+                try:
+                    with r.transaction():
+                        r.execute("SELECT stash.tenant_enter(%s)", (s,))
+                        seen.append(r.execute("SELECT count(*) FROM customers").fetchone()[0])
+                except psycopg.Error as e:  # pragma: no cover - reported below
+                    errors.append(e)
+                time.sleep(0.01)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        with coordinator(cluster, dbname) as c:
+            before = node_of(c, s)
+            other = next(w.label for w in cluster.workers if w.label != before)
+            host, port = other.rsplit(":", 1)
+            c.execute("SELECT stash.tenant_move(%s, %s, %s)", (s, host, int(port)))
+            after = node_of(c, s)
+            event = c.execute("SELECT detail FROM stash.events WHERE slug = %s AND action = 'moved'",
+                              (s,)).fetchone()[0]
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join()
+    assert (before, after) == (before, other) and before != after
+    assert event["from"] == before and event["to"] == other
+    assert event["transfer_mode"] == "auto", "wal_level = logical and primary keys everywhere"
+    assert not errors, errors
+    assert seen and set(seen) == {100}, "the client saw every row before, during and after"
+    with coordinator(cluster, dbname) as c:
+        c.execute("CALL citus_cleanup_orphaned_resources()")
+    assert shards_on(cluster, worker_of(cluster, before), dbname, f"tenant_{s}") == set()
+    assert "customers" in shards_on(cluster, worker_of(cluster, other), dbname, f"tenant_{s}")
+
+
+def test_tenant_move_refuses_bad_input_and_changes_nothing(cluster, dbname):
+    s = slug()
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+        node = node_of(c, s)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="not an active worker"):
+            c.execute("SELECT stash.tenant_move(%s, '/nowhere', 5432)", (s,))
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="not an active worker"):
+            c.execute("SELECT stash.tenant_move(%s, %s, 5432)", (s, cluster.coordinator.host))
+        with pytest.raises(psycopg.errors.UndefinedObject):
+            c.execute("SELECT stash.tenant_move('no_such_tenant', %s, 5432)", (cluster.workers[0].host,))
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="transfer mode"):
+            host, port = next(w.label for w in cluster.workers if w.label != node).rsplit(":", 1)
+            c.execute("SELECT stash.tenant_move(%s, %s, %s, 'teleport')", (s, host, int(port)))
+        with pytest.raises(psycopg.errors.NullValueNotAllowed):
+            c.execute("SELECT stash.tenant_move(%s, NULL, 5432)", (s,))
+        assert node_of(c, s) == node
+        assert c.execute("SELECT count(*) FROM stash.events WHERE slug = %s AND action = 'moved'",
+                         (s,)).fetchone()[0] == 0
+    with app(cluster, dbname) as a:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            a.execute("SELECT stash.tenant_move(%s, %s, 5432)", (s, cluster.workers[0].host))
+
+
+def test_tenant_drop_leaves_nothing_on_any_node(cluster, dbname):
+    s = slug()
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+        role = c.execute("SELECT stash.tenant_role(%s)", (s,)).fetchone()[0]
+        c.execute("SELECT stash.tenant_drop(%s)", (s,))
+        assert c.execute("SELECT count(*) FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid"
+                         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s",
+                         (f"tenant_{s}",)).fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM pg_dist_authinfo WHERE rolename = %s",
+                         (role,)).fetchone()[0] == 0
+    for node in cluster.nodes:
+        with node.connect(dbname) as n:
+            assert n.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
+                             (f"tenant_{s}",)).fetchone()[0] == 0, node.name
+            assert n.execute("SELECT count(*) FROM pg_class WHERE relname ~ %s",
+                             (f"^{s}",)).fetchone()[0] == 0, node.name
+            assert n.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s",
+                             (role,)).fetchone()[0] == 0, node.name
+
+
+def test_fifty_tenants_spread_over_both_workers_and_migrate_all_reaches_them(cluster, dbname):
+    slugs = [f"fleet{i:02d}_{uuid.uuid4().hex[:4]}" for i in range(50)]
+    with coordinator(cluster, dbname) as c:
+        for s in slugs:
+            c.execute("SELECT stash.tenant_create(%s)", (s,))
+        nodes = dict(c.execute("SELECT slug, node FROM stash.tenant_list WHERE slug = ANY(%s)",
+                               (slugs,)).fetchall())
+        per_node = {w.label: sum(1 for n in nodes.values() if n == w.label) for w in cluster.workers}
+        assert sum(per_node.values()) == 50 and min(per_node.values()) >= 10, per_node
+        version = c.execute("SELECT max(version) + 1 FROM stash.migrations").fetchone()[0]
+        c.execute("SELECT stash.migration_add(%s, 'loyalty', %s)",
+                  (version, f"CREATE TABLE loyalty_{version} (customer_id bigint PRIMARY KEY REFERENCES customers (id))"))
+        c.execute("CALL stash.migrate_all()")
+        behind = c.execute("SELECT count(*) FROM stash.tenant_status WHERE slug = ANY(%s) AND current_version <> %s",
+                           (slugs, version)).fetchone()[0]
+        local = c.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = ANY(%s) AND c.relkind = 'r'"
+            " AND NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)",
+            ([f"tenant_{s}" for s in slugs],)).fetchone()[0]
+    assert behind == 0
+    assert local == 0, "no tenant table left local on the coordinator"
+
+
+def test_a_migration_citus_refuses_fails_that_tenant_cleanly(cluster, dbname):
+    """A foreign key from a tenant table to a coordinator-local table is refused by Citus:
+    the step fails with Citus's error, recorded as the tenant's failure, and the tenant
+    stays at its version with nothing half-made."""
+    s = slug()
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+        c.execute("CREATE TABLE IF NOT EXISTS public.plans (id int PRIMARY KEY)")
+        before = c.execute("SELECT current_version FROM stash.tenant_status WHERE slug = %s", (s,)).fetchone()[0]
+        version = c.execute("SELECT max(version) + 1 FROM stash.migrations").fetchone()[0]
+        c.execute("SELECT stash.migration_add(%s, 'plan fk', %s)",
+                  (version, f"CREATE TABLE plan_links_{version} (plan_id int REFERENCES public.plans (id))"))
+        try:
+            result = c.execute("SELECT status, error FROM stash.tenant_migrate(%s)", (s,)).fetchone()
+            assert result[0] == "failed", result
+            assert "foreign key" in result[1].lower() or "reference" in result[1].lower(), result
+            assert c.execute("SELECT current_version FROM stash.tenant_status WHERE slug = %s",
+                             (s,)).fetchone()[0] == before
+            assert f"plan_links_{version}" not in tables_of(c, f"tenant_{s}")
+        finally:
+            c.execute("DELETE FROM stash.migrations WHERE version = %s", (version,))
