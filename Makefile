@@ -4,17 +4,19 @@ PG ?= 15 16 17 18
 # Version used for once-only work (clippy, demo, bench).
 PG_DEFAULT ?= 17
 
-.PHONY: setup test lint install package demo psql bench bench-smoke bench-memory bench-ops soak cli help
+.PHONY: setup test lint install package demo demo-citus bench-citus psql bench bench-smoke bench-memory bench-ops soak cli help
 
 help:
 	@echo "make setup            install toolchain + PostgreSQL 15-18 (root, idempotent)"
 	@echo "make test [PG=17]     lint + every test on every (or one) PostgreSQL version"
 	@echo "make demo [PG=17]     walk through a real session on a throwaway cluster"
+	@echo "make demo-citus [PG=17] a tenant on a throwaway Citus cluster (1 + 2 nodes), moved while queried"
 	@echo "make psql [PG=17]     psql on a throwaway cluster with the extension created"
 	@echo "make bench [PG=17]    every benchmark at 10,000 tenants; rewrites BENCHMARKS.md"
 	@echo "make bench-smoke      the benchmarks at tiny sizes (part of make test)"
 	@echo "make bench-memory     stash.cache_limit at 10,000 8-table tenants (writes bench/memory.md)"
 	@echo "make bench-ops        tenant_clone and tenant_verify (writes bench/ops.md)"
+	@echo "make bench-citus       tenant_create and migrate_all on a 1 + 2 Citus cluster vs one node (writes bench/citus.md)"
 	@echo "make soak [PG=17]     isolation soak: 50 clients, 100 tenants, 60 s through PgBouncer"
 	@echo "make cli              build the stash command-line tool into target/release/stash"
 	@echo "make install PG_CONFIG=/path/to/pg_config   install into a PostgreSQL 15-18"
@@ -28,6 +30,12 @@ test:
 
 demo:
 	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo.sh demo
+
+demo-citus:
+	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo_citus.sh
+
+bench-citus:
+	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench_citus.sh full
 
 psql:
 	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo.sh psql

@@ -212,6 +212,7 @@ DEMO_V=${PG_DEFAULT:-17}
 [[ " ${versions[*]} " == *" $DEMO_V "* ]] || DEMO_V=${versions[0]}
 # the demo and the benchmarks at tiny sizes, so `make demo` and `make bench` cannot rot
 wants demo && single demo " (pg$DEMO_V)" "$RUN_DIR/demo.log" env PG="$DEMO_V" bash scripts/demo.sh demo
+wants demo && single demo-citus " (pg$DEMO_V)" "$RUN_DIR/demo-citus.log" env PG="$DEMO_V" bash scripts/demo_citus.sh
 wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" bash scripts/bench.sh smoke
 wants bench && single bench-memory-smoke "" "$RUN_DIR/bench-memory.log" env PG="$DEMO_V" bash scripts/bench_memory.sh smoke
 wants bench && single bench-ops-smoke "" "$RUN_DIR/bench-ops.log" env PG="$DEMO_V" bash scripts/bench_ops.sh smoke
