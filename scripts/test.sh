@@ -215,6 +215,7 @@ wants demo && single demo " (pg$DEMO_V)" "$RUN_DIR/demo.log" env PG="$DEMO_V" ba
 wants demo && single demo-citus " (pg$DEMO_V)" "$RUN_DIR/demo-citus.log" env PG="$DEMO_V" bash scripts/demo_citus.sh
 wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" bash scripts/bench.sh smoke
 wants bench && single bench-memory-smoke "" "$RUN_DIR/bench-memory.log" env PG="$DEMO_V" bash scripts/bench_memory.sh smoke
+wants bench && single bench-citus-smoke "" "$RUN_DIR/bench-citus.log" env PG="$DEMO_V" bash scripts/bench_citus.sh smoke
 wants bench && single bench-ops-smoke "" "$RUN_DIR/bench-ops.log" env PG="$DEMO_V" bash scripts/bench_ops.sh smoke
 
 say "summary ($(( $(date +%s) - T_ALL ))s)"

@@ -29,8 +29,8 @@ def _as_postgres(cmd, **kwargs):
 
 
 class Node:
-    def __init__(self, bindir, root, name):
-        self.bindir, self.name = bindir, name
+    def __init__(self, bindir, root, name, citus=True):
+        self.bindir, self.name, self.citus = bindir, name, citus
         self.dir = os.path.join(root, name)
         self.host, self.port = self.dir, 5432
 
@@ -48,12 +48,13 @@ class Node:
         with open(hba, "w") as f:
             f.write(HBA)
         os.chmod(hba, 0o644)
+        preload = "citus" if self.citus else "''"
         opts = (f"-c listen_addresses='' -k {self.dir} -p {self.port} -c fsync=off "
-                f"-c max_connections=100 -c shared_preload_libraries=citus "
+                f"-c max_connections=100 -c shared_preload_libraries={preload} "
                 f"-c hba_file={hba} -c password_encryption=scram-sha-256 "
                 f"-c max_worker_processes=32 -c wal_level=logical "
                 # how a node reaches itself (shard moves): its own socket, not localhost
-                f"-c citus.local_hostname={self.dir}")
+                + (f"-c citus.local_hostname={self.dir}" if self.citus else ""))
         _as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", data, "-l",
                       os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"])
 
