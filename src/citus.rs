@@ -42,43 +42,54 @@ fn require_active(what: &str) {
     }
 }
 
-/// After a migration step ran in tenant schema `schema`: makes every table it created a
-/// colocated single-shard table of the schema's distributed schema (distributing the
-/// schema itself when this is its first table).  Runs as whoever runs the step (the
-/// schema's owner, which Citus requires), with client notices of Citus held back.
+/// After each statement of a migration step in tenant schema `schema`: makes every table
+/// it created a colocated single-shard table of the schema's distributed schema
+/// (distributing the schema itself when this is its first table).  A distributed schema
+/// whose last table the statement dropped is registered no longer — Citus places a
+/// schema with its first table, and could not colocate a later one with nothing — so
+/// invariant: a distributed tenant schema holds at least one Citus table.  Runs as
+/// whoever runs the step (the schema's owner, which Citus requires); Citus's notices are
+/// held back.
 pub(crate) fn distribute_new_tables(schema: &str) {
     if !active() {
         return;
     }
+    let arg = || [schema.to_string().into()];
     let local = names(
         "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
             AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)
           ORDER BY c.oid",
-        &[schema.to_string().into()],
+        &arg(),
     );
-    if local.is_empty() {
-        return;
-    }
-    let quiet = guc::Scope::open();
-    quiet.set(c"client_min_messages", "warning");
     let distributed = one::<bool>(
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_schema s
                           JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid WHERE n.nspname = $1)",
-        &[schema.to_string().into()],
+        &arg(),
     )
     .unwrap_or(false);
-    let anchor = one::<String>(
-        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
-           FROM pg_catalog.pg_dist_partition p
-           JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 ORDER BY c.oid LIMIT 1",
-        &[schema.to_string().into()],
-    );
-    match (distributed, anchor) {
-        (true, Some(anchor)) => {
+    let anchor = if distributed {
+        one::<String>(
+            "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+               FROM pg_catalog.pg_dist_partition p
+               JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 ORDER BY c.oid LIMIT 1",
+            &arg(),
+        )
+    } else {
+        None
+    };
+    let quiet = guc::Scope::open();
+    quiet.set(c"client_min_messages", "warning");
+    match (distributed, anchor, local.is_empty()) {
+        (false, _, true) | (true, Some(_), true) => {}
+        (false, _, false) => run(
+            "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
+            &arg(),
+        ),
+        (true, Some(anchor), false) => {
             for table in &local {
                 run(
                     "SELECT pg_catalog.create_distributed_table($1::regclass, NULL, colocate_with => $2)",
@@ -86,21 +97,17 @@ pub(crate) fn distribute_new_tables(schema: &str) {
                 );
             }
         }
-        (true, None) => {
-            // Distributed, but every table it had is gone: no table to colocate with, so
-            // register the schema again, which converts what it holds now.
-            run(
-                "SELECT pg_catalog.citus_schema_undistribute($1::regnamespace)",
-                &[schema.to_string().into()],
-            );
-            run(
-                "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
-                &[schema.to_string().into()],
-            );
-        }
-        (false, _) => run(
-            "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
-            &[schema.to_string().into()],
+        (true, None, true) => run(
+            "SELECT pg_catalog.citus_schema_undistribute($1::regnamespace)",
+            &arg(),
+        ),
+        (true, None, false) => errors::raise(
+            Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "schema \"{schema}\" is a Citus distributed schema without a Citus table, so its new table {} cannot be colocated",
+                local.join(", ")
+            ),
+            "Its tables were dropped outside migrations. Drop the new table, run SELECT citus_schema_undistribute(schema) on the empty schema, then migrate again: docs/scale-out.md.",
         ),
     }
     quiet.close();

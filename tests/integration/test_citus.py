@@ -17,6 +17,7 @@ from conftest import BINDIR, RUN_DIR, on_default_pg_only
 pytestmark = on_default_pg_only
 
 COMMERCE = (Path(__file__).resolve().parents[1] / "fixtures" / "commerce.sql").read_text()
+COMMERCE_DOWN = "DROP TABLE blog_posts, reviews, payouts, orders, products, creators, customers"
 APP_PASSWORD = "app-" + uuid.uuid4().hex
 
 
@@ -41,7 +42,7 @@ def dbname(cluster):
     name = cluster.create_database("stash_citus")
     with cluster.coordinator.connect(name) as c:
         c.execute("CREATE EXTENSION stash_tenancy")
-        c.execute("SELECT stash.migration_add(1, 'commerce', %s)", (COMMERCE,))
+        c.execute("SELECT stash.migration_add(1, 'commerce', %s, %s)", (COMMERCE, COMMERCE_DOWN))
         c.execute(f"CREATE ROLE citus_app LOGIN PASSWORD '{APP_PASSWORD}'")
         c.execute("SELECT stash.app_role_add('citus_app')")
     yield name
@@ -129,11 +130,12 @@ def test_a_later_migration_reaches_every_tenant_shard_new_table_included(cluster
         for s in (a, b):
             c.execute("SELECT stash.tenant_create(%s)", (s,))
         version = c.execute("SELECT max(version) + 1 FROM stash.migrations").fetchone()[0]
-        c.execute("SELECT stash.migration_add(%s, 'gift cards', %s)", (version, f"""
+        c.execute("SELECT stash.migration_add(%s, 'gift cards', %s, %s)", (version, f"""
             CREATE TABLE gift_cards_{version} (id bigserial PRIMARY KEY,
                 customer_id bigint NOT NULL REFERENCES customers (id), cents integer NOT NULL);
             ALTER TABLE orders ADD COLUMN gift_note_{version} text;
-            CREATE INDEX orders_gift_note_{version}_idx ON orders (gift_note_{version});"""))
+            CREATE INDEX orders_gift_note_{version}_idx ON orders (gift_note_{version});""",
+            f"DROP TABLE gift_cards_{version}; ALTER TABLE orders DROP COLUMN gift_note_{version}"))
         c.execute("CALL stash.migrate_all()")
         for s in (a, b):
             schema = f"tenant_{s}"
@@ -331,8 +333,9 @@ def test_fifty_tenants_spread_over_both_workers_and_migrate_all_reaches_them(clu
         per_node = {w.label: sum(1 for n in nodes.values() if n == w.label) for w in cluster.workers}
         assert sum(per_node.values()) == 50 and min(per_node.values()) >= 10, per_node
         version = c.execute("SELECT max(version) + 1 FROM stash.migrations").fetchone()[0]
-        c.execute("SELECT stash.migration_add(%s, 'loyalty', %s)",
-                  (version, f"CREATE TABLE loyalty_{version} (customer_id bigint PRIMARY KEY REFERENCES customers (id))"))
+        c.execute("SELECT stash.migration_add(%s, 'loyalty', %s, %s)",
+                  (version, f"CREATE TABLE loyalty_{version} (customer_id bigint PRIMARY KEY REFERENCES customers (id))",
+                   f"DROP TABLE loyalty_{version}"))
         c.execute("CALL stash.migrate_all()")
         behind = c.execute("SELECT count(*) FROM stash.tenant_status WHERE slug = ANY(%s) AND current_version <> %s",
                            (slugs, version)).fetchone()[0]
@@ -366,3 +369,48 @@ def test_a_migration_citus_refuses_fails_that_tenant_cleanly(cluster, dbname):
             assert f"plan_links_{version}" not in tables_of(c, f"tenant_{s}")
         finally:
             c.execute("DELETE FROM stash.migrations WHERE version = %s", (version,))
+
+
+def test_tenant_operations_keep_the_tenant_distributed_and_enterable(cluster, dbname):
+    """verify, clone (with data), rename (the role's login follows), reset, and a
+    rollback to version 0 and back up: after each, every table is a Citus table on one
+    worker and the application still enters and queries the tenant."""
+    s, copy, renamed = slug(), slug(), slug()
+
+    def enter_and_count(tenant):
+        with app(cluster, dbname, autocommit=False) as conn:
+            with conn.transaction():
+                conn.execute("SELECT stash.tenant_enter(%s)", (tenant,))
+                return conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+    def all_distributed(c, tenant):
+        schema = f"tenant_{tenant}"
+        tables = tables_of(c, schema)
+        return bool(tables) and set(distributed_of(c, schema)) == tables and node_of(c, tenant) is not None
+
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_create(%s)", (s,))
+        c.execute(f"INSERT INTO tenant_{s}.customers (email, name) VALUES ('a@x', 'a'), ('b@x', 'b')")
+        assert c.execute("SELECT status FROM stash.tenant_verify(%s)", (s,)).fetchone()[0] == "ok"
+        c.execute("SELECT stash.tenant_clone(%s, %s)", (s, copy))
+        assert all_distributed(c, copy)
+    assert enter_and_count(copy) == 2
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT stash.tenant_rename(%s, %s)", (copy, renamed))
+        role = c.execute("SELECT stash.tenant_role(%s)", (renamed,)).fetchone()[0]
+        assert c.execute("SELECT count(*) FROM pg_dist_authinfo WHERE rolename = %s", (role,)).fetchone()[0] == 1
+    assert enter_and_count(renamed) == 2, "the renamed role still logs in on its worker"
+    with coordinator(cluster, dbname) as c:
+        c.execute("SET stash.allow_reset = on")
+        c.execute("SELECT stash.tenant_reset(%s)", (renamed,))
+        assert all_distributed(c, renamed)
+    assert enter_and_count(renamed) == 0
+    with coordinator(cluster, dbname) as c:
+        c.execute("SELECT * FROM stash.tenant_migrate(%s, 0)", (s,))
+        assert tables_of(c, f"tenant_{s}") == set() and node_of(c, s) is None
+        assert c.execute("SELECT count(*) FROM pg_dist_schema WHERE schemaid = %s::regnamespace",
+                         (f"tenant_{s}",)).fetchone()[0] == 0, "an empty schema is not registered"
+        status = c.execute("SELECT status FROM stash.tenant_migrate(%s)", (s,)).fetchone()[0]
+        assert status == "ok"
+        assert all_distributed(c, s)
+    assert enter_and_count(s) == 0
