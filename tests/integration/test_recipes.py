@@ -1,36 +1,87 @@
-"""The recipes in docs/recipes are executed as written, with the real drivers (pg from npm,
-psycopg and Django from PyPI), so the documentation cannot drift from the product.
+"""docs/recipes/node.md (plain JavaScript, `pg` from npm) and python.md (psycopg 3 and
+Django from PyPI), executed as written, so the documentation cannot drift from the product.
 
-A fenced block preceded by `<!-- recipe-file: NAME -->` is written to NAME; the recipe's
-example files are then run and must print their "ok" line."""
+Each page's tenant migrations are registered by the real `stash migrations load`; the
+programs provision as the superuser and run their requests as a registered LOGIN role made
+for the test, then the test checks from outside where the rows landed."""
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
-from conftest import extract_recipe as extract
+from conftest import PG_ROOT, extract_recipe, on_default_pg_only
 
-NODE_MODULES = os.path.join(os.environ.get("PG_ROOT", "/opt/stash-pg"), "node", "node_modules")
+pytestmark = on_default_pg_only
+
+NODE_MODULES = os.path.join(os.environ.get("NODE_DIR", os.path.join(PG_ROOT, "node")), "node_modules")
 
 
-def run(cmd, cwd, db):
-    env = dict(os.environ, PGDATABASE=db.name, PYTHONPATH=str(cwd))
+@pytest.fixture
+def app_role(db):
+    """A LOGIN role unique to this test (roles are cluster-wide); the program registers it.
+    Afterwards the tenants are dropped (their roles are cluster-wide too), then the role."""
+    role = "recipe_app_" + uuid.uuid4().hex[:10]
+    with db.connect() as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    yield role
+    with db.connect() as admin:
+        for (slug,) in admin.execute("SELECT slug FROM stash.tenants").fetchall():
+            admin.execute("SELECT stash.tenant_drop(%s, force => true)", (slug,))
+        admin.execute(f"DROP OWNED BY {role}")
+        admin.execute(f"DROP ROLE {role}")
+
+
+def run(cmd, cwd, env):
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, f"{cmd} exited {done.returncode}:\n{done.stdout}{done.stderr}"
     return done.stdout
 
 
-def test_node_recipe(db, tmp_path):
-    if not os.path.isdir(NODE_MODULES):
-        pytest.fail(f"{NODE_MODULES} missing: run make setup")
-    assert extract("node.md", tmp_path) == ["tenant.cjs", "example.cjs"]
+def load_migrations(stash_bin, cwd, env):
+    out = run([stash_bin, "migrations", "load", "migrations"], cwd, env)
+    assert "1 added, 0 already registered" in out, out
+
+
+def test_node_recipe(db, app_role, stash_bin, tmp_path):
+    if not os.path.isfile(os.path.join(NODE_MODULES, "pg", "package.json")):
+        pytest.fail(f"pg missing from {NODE_MODULES}: run make setup")
+    assert extract_recipe("node.md", tmp_path) == ["migrations/V1__orders.sql", "tenant.cjs", "example.cjs"]
     os.symlink(NODE_MODULES, tmp_path / "node_modules")
-    assert "node recipe: ok" in run(["node", "example.cjs"], tmp_path, db)
+    env = dict(os.environ, PGDATABASE=db.name, APP_ROLE=app_role)
+    load_migrations(stash_bin, tmp_path, env)
+
+    assert "node recipe: ok" in run(["node", "example.cjs"], tmp_path, env)
+
+    with db.connect() as admin:
+        assert admin.execute("SELECT slug, current_version, status FROM stash.tenant_status ORDER BY slug"
+                             ).fetchall() == [("acme", 1, "active"), ("globex", 1, "suspended")]
+        assert admin.execute("SELECT array_agg(total::text ORDER BY id) FROM tenant_acme.orders"
+                             ).fetchone()[0] == ["9.99", "5"]
+        assert admin.execute("SELECT array_agg(total::text ORDER BY id) FROM tenant_globex.orders"
+                             ).fetchone()[0] == ["100"]
+        assert admin.execute("SELECT role::text FROM stash.app_roles").fetchall() == [(app_role,)]
 
 
-def test_python_recipes(db, tmp_path):
-    names = extract("python.md", tmp_path)
-    assert names == ["tenant.py", "example.py", "tenant_middleware.py", "django_example.py"]
-    assert "python recipe: ok" in run([sys.executable, "example.py"], tmp_path, db)
-    assert "django recipe: ok" in run([sys.executable, "django_example.py"], tmp_path, db)
+def test_python_recipes(db, app_role, stash_bin, tmp_path):
+    try:
+        import django  # noqa: F401
+    except ImportError as e:
+        pytest.fail(f"{e}: run make setup")
+    assert extract_recipe("python.md", tmp_path) == [
+        "migrations/V1__orders.sql", "tenant.py", "example.py", "tenant_middleware.py", "django_example.py"]
+    env = dict(os.environ, PGDATABASE=db.name, APP_ROLE=app_role, PYTHONPATH=str(tmp_path))
+    load_migrations(stash_bin, tmp_path, env)
+
+    assert "python recipe: ok" in run([sys.executable, "example.py"], tmp_path, env)
+    assert "django recipe: ok" in run([sys.executable, "django_example.py"], tmp_path, env)
+
+    with db.connect() as admin:
+        assert admin.execute("SELECT slug, current_version, status FROM stash.tenant_status ORDER BY slug"
+                             ).fetchall() == [("acme", 1, "active"), ("globex", 1, "suspended"),
+                                              ("initech", 1, "active")]
+        for slug, totals in (("acme", ["9.99", "5"]), ("globex", ["100"]), ("initech", ["3", "4"])):
+            assert admin.execute(f"SELECT array_agg(total::text ORDER BY id) FROM tenant_{slug}.orders"
+                                 ).fetchone()[0] == totals, slug
+        assert admin.execute("SELECT role::text FROM stash.app_roles").fetchall() == [(app_role,)]
