@@ -384,7 +384,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'tenant_restore_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.tenant_restore(text, name, boolean) FROM PUBLIC;
 
--- ---- scale-out on Citus: tenant_move, tenant_list.node --------------------
+-- ---- scale-out on Citus: tenant_move, tenant_distribute, tenant_list.node --------------------
 CREATE FUNCTION stash."_tenant_node"(
 	"schema" oid
 ) RETURNS TEXT
@@ -403,6 +403,17 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'tenant_move_wrapper';
 REVOKE EXECUTE ON FUNCTION stash.tenant_move(text, text, integer, text) FROM PUBLIC;
+CREATE FUNCTION stash."tenant_distribute"(
+	"slug" TEXT DEFAULT NULL
+) RETURNS TABLE (
+	"slug" TEXT,
+	"node" TEXT
+)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_distribute_wrapper';
+REVOKE EXECUTE ON FUNCTION stash.tenant_distribute(text) FROM PUBLIC;
 CREATE OR REPLACE VIEW stash.tenant_list AS
 SELECT t.slug, t.name, t.status, t.schema_name, t.created_at,
        coalesce((SELECT sum(pg_catalog.pg_total_relation_size(c.oid))

@@ -1,19 +1,20 @@
 //! Scale-out on Citus (schema-based sharding): what stash_tenancy does differently when
-//! the `citus` extension is installed in the database, and `stash.tenant_move`.
-//! docs/scale-out.md tells the whole story; in short:
+//! the `citus` extension is installed in the database, `stash.tenant_move` and
+//! `stash.tenant_distribute`.  docs/scale-out.md tells the whole story; in short:
 //!
 //! * A tenant schema becomes a Citus *distributed schema* as soon as its migrations have
 //!   created a table: every table in it is a single-shard table, all of them colocated on
 //!   one worker.  Citus converts only top-level `CREATE TABLE`s by itself; migrations run
-//!   through SPI, so after each migration step [`distribute_new_tables`] converts what the
-//!   step created (the schema the first time, with `citus_schema_distribute`; later tables
-//!   with `create_distributed_table(…, NULL, colocate_with => <a table of the schema>)`,
-//!   which puts them in the schema's colocation group exactly as Citus would).
+//!   through SPI, so a step runs statement by statement ([`statements`]) and [`settle`]
+//!   converts what each statement created (the schema the first time, with
+//!   `citus_schema_distribute`; later tables with `create_distributed_table(…, NULL,
+//!   colocate_with => <a table of the schema>)`, which puts them in the schema's
+//!   colocation group exactly as Citus would).
 //! * Citus opens its connections to the workers as the current user — inside
 //!   `tenant_enter` that is the tenant's role, which must therefore be able to log in on
 //!   the workers.  Under Citus a tenant role is `LOGIN` with a random password that is
 //!   written only to Citus's `pg_dist_authinfo` (readable by superusers only), which the
-//!   coordinator uses for its connections: see [`login_password`].
+//!   coordinator uses for its connections: see [`give_login`].
 //! * The registry, catalog and ledger stay coordinator-local tables.
 //!
 //! Without Citus every function here returns at its first check ([`active`]): one
@@ -23,6 +24,7 @@ use crate::events::{self, Action};
 use crate::executor;
 use crate::guc;
 use crate::lifecycle;
+use crate::roles;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
@@ -42,27 +44,37 @@ fn require_active(what: &str) {
     }
 }
 
-/// After each statement of a migration step in tenant schema `schema`: makes every table
-/// it created a colocated single-shard table of the schema's distributed schema
-/// (distributing the schema itself when this is its first table).  A distributed schema
-/// whose last table the statement dropped is registered no longer — Citus places a
-/// schema with its first table, and could not colocate a later one with nothing — so
-/// invariant: a distributed tenant schema holds at least one Citus table.  Runs as
-/// whoever runs the step (the schema's owner, which Citus requires); Citus's notices are
-/// held back.
-pub(crate) fn distribute_new_tables(schema: &str) {
+/// Before and after each statement of a migration step in tenant schema `schema` (of
+/// tenant role `role`): brings the schema in line with Citus's model.  Every table a
+/// statement created becomes a colocated single-shard table of the schema's distributed
+/// schema — the schema itself is distributed with its first table, and its role given a
+/// login if it has none yet (a tenant created before Citus was installed).  A distributed
+/// schema without any table is registered no longer: Citus places a schema with its first
+/// table and could not colocate a later table with nothing; an empty one appears when a
+/// statement dropped the last table, or when `citus.enable_schema_based_sharding`
+/// registered the schema at CREATE SCHEMA.  Runs as whoever runs the step (the schema's
+/// owner, which Citus requires); Citus's notices are held back.
+pub(crate) fn settle(schema: &str, role: Option<&str>) {
     if !active() {
         return;
     }
     let arg = || [schema.to_string().into()];
-    let local = names(
-        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+    let local = tables(
+        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+                c.relkind::text, pg_catalog.pg_relation_size(c.oid) > 0
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition
             AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)
           ORDER BY c.oid",
         &arg(),
     );
+    if let Some((table, _, _)) = local.iter().find(|(_, kind, _)| kind == "f") {
+        errors::raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("foreign table {table} cannot be a tenant table on a Citus cluster"),
+            "Citus allows no foreign table in a distributed schema: create it in a shared schema instead.",
+        );
+    }
     let distributed = one::<bool>(
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_schema s
                           JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid WHERE n.nspname = $1)",
@@ -85,12 +97,17 @@ pub(crate) fn distribute_new_tables(schema: &str) {
     quiet.set(c"client_min_messages", "warning");
     match (distributed, anchor, local.is_empty()) {
         (false, _, true) | (true, Some(_), true) => {}
-        (false, _, false) => run(
-            "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
-            &arg(),
-        ),
+        (false, _, false) => {
+            if let Some(role) = role {
+                ensure_login(role);
+            }
+            run(
+                "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
+                &arg(),
+            );
+        }
         (true, Some(anchor), false) => {
-            for table in &local {
+            for (table, _, _) in &local {
                 run(
                     "SELECT pg_catalog.create_distributed_table($1::regclass, NULL, colocate_with => $2)",
                     &[table.clone().into(), anchor.clone().into()],
@@ -105,12 +122,31 @@ pub(crate) fn distribute_new_tables(schema: &str) {
             Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
                 "schema \"{schema}\" is a Citus distributed schema without a Citus table, so its new table {} cannot be colocated",
-                local.join(", ")
+                local.iter().map(|(t, _, _)| t.as_str()).collect::<Vec<_>>().join(", ")
             ),
-            "Its tables were dropped outside migrations. Drop the new table, run SELECT citus_schema_undistribute(schema) on the empty schema, then migrate again: docs/scale-out.md.",
+            "One statement dropped the schema's last table and created another: split it in two statements.",
         ),
     }
+    // Rows a table had before Citus copied them into its shard (CREATE TABLE AS, or a
+    // pre-Citus tenant) stay in the coordinator's local file, invisible and on disk,
+    // until truncated — Citus's own advice, which its NOTICE would have given.
+    for (table, _, had_rows) in &local {
+        if *had_rows {
+            run(
+                "SELECT pg_catalog.truncate_local_data_after_distributing_table($1::regclass)",
+                &[table.clone().into()],
+            );
+        }
+    }
     quiet.close();
+}
+
+/// Gives tenant role `role` a login on the workers if it has none (see
+/// [`give_login`]); a role that already has its pg_dist_authinfo row is left alone.
+fn ensure_login(role: &str) {
+    if !login_is_ours(role) {
+        give_login(role);
+    }
 }
 
 /// The statements of a migration's SQL, each as its own text.  Under Citus a step runs
@@ -146,12 +182,15 @@ pub(crate) fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// Under Citus, a new tenant role's password (32 random bytes, hex): the role is created
-/// `LOGIN PASSWORD` it, and [`remember_login`] gives it to the coordinator.  None without
-/// Citus: the role is NOLOGIN.
-pub(crate) fn login_password() -> Option<String> {
+/// Under Citus: makes tenant role `role` LOGIN with a new random password (32 random
+/// bytes, hex) and gives the password to the coordinator's connections through
+/// pg_dist_authinfo.  `ALTER ROLE … PASSWORD`, not `CREATE ROLE … PASSWORD`: Citus
+/// forwards an ALTER ROLE to the workers with the stored hash, a CREATE ROLE with the
+/// text as written.  Returns whether it did anything (nothing without Citus: the role
+/// stays NOLOGIN).
+pub(crate) fn give_login(role: &str) -> bool {
     if !active() {
-        return None;
+        return false;
     }
     let mut bytes = [0u8; 32];
     if !unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) } {
@@ -161,7 +200,17 @@ pub(crate) fn login_password() -> Option<String> {
             "Check the server's random source (pg_strong_random).",
         );
     }
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let r = pgrx::spi::quote_identifier(role);
+    executor::as_owner(|| {
+        Spi::run(&format!(
+            "ALTER ROLE {r} LOGIN PASSWORD {}",
+            pgrx::spi::quote_literal(&password)
+        ))
+    })
+    .unwrap_or_else(|e| panic!("give tenant role {role} a login: {e}"));
+    remember_login(role, &password);
+    true
 }
 
 /// Records the password of tenant role `role` in pg_dist_authinfo for every node (node
@@ -308,7 +357,7 @@ fn tenant_move(
             format!("unknown transfer mode \"{other}\""),
             "Pass 'auto', 'block_writes' or 'force_logical', or NULL to let stash_tenancy choose.",
         ),
-        None if logical_copy_possible(schema) => "auto".into(),
+        None if logical_copy_possible(schema, &from) => "auto".into(),
         None => "block_writes".into(),
     };
     let quiet = guc::Scope::open();
@@ -332,24 +381,61 @@ fn tenant_move(
     );
 }
 
-/// Whether Citus can copy the schema's tables with logical replication (so writes go on
-/// during a move): wal_level = logical, and every table can be replicated (a primary key
-/// or a replica identity).
-fn logical_copy_possible(schema: pg_sys::Oid) -> bool {
-    one::<bool>(
-        "SELECT current_setting('wal_level') = 'logical'
-            AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
-                             WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p')
-                               AND c.relreplident <> 'f'
-                               AND NOT (c.relreplident = 'd' AND EXISTS (
-                                     SELECT FROM pg_catalog.pg_index i
-                                      WHERE i.indrelid = c.oid AND i.indisprimary))
-                               AND NOT (c.relreplident = 'i' AND EXISTS (
-                                     SELECT FROM pg_catalog.pg_index i
-                                      WHERE i.indrelid = c.oid AND i.indisreplident)))",
-        &[schema.into()],
-    )
-    .unwrap_or(false)
+/// Brings tenants created before Citus was installed (all of them: NULL) onto the
+/// cluster: each tenant schema with tables becomes a distributed schema on a worker (its
+/// rows copied into the shards), and each tenant role gets its login on the workers.
+/// Tenants already distributed are left as they are.  Returns each tenant with the
+/// worker now holding it (NULL: no table yet; it is placed with its first table).
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn tenant_distribute(
+    slug: default!(Option<&str>, "NULL"),
+) -> TableIterator<'static, (name!(slug, String), name!(node, Option<String>))> {
+    require_active("stash.tenant_distribute");
+    let slugs = match slug {
+        Some(s) => vec![s.to_string()],
+        None => names("SELECT slug FROM stash.tenants ORDER BY slug", &[]),
+    };
+    let mut placed = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        let tenant = lifecycle::lock_or_fail(Some(&slug));
+        let role = roles::role_name(&tenant.slug, tenant.id);
+        let owner = roles::schema_owner_name(&tenant.schema)
+            .and_then(|name| roles::role_oid(&name))
+            .unwrap_or_else(|| errors::unknown_tenant(&tenant.slug));
+        ensure_login(&role);
+        executor::as_role(owner, 0, || settle(&tenant.schema, Some(&role)));
+        let node = lifecycle::schema_oid(&tenant.schema).and_then(node_of);
+        placed.push((tenant.slug, node));
+    }
+    TableIterator::new(placed)
+}
+
+/// Whether Citus can copy the schema's tables from worker `source` with logical
+/// replication (so writes go on during a move): the source worker has wal_level =
+/// logical, and every table has a replica identity Citus accepts — FULL, an immediate
+/// primary key (default identity) or a replica-identity index.  Partitioned parents
+/// hold no rows and are not asked.
+fn logical_copy_possible(schema: pg_sys::Oid, source: &str) -> bool {
+    let wal_level = one::<String>(
+        "SELECT result FROM pg_catalog.run_command_on_workers('SHOW wal_level')
+          WHERE success AND nodename || ':' || nodeport = $1",
+        &[source.to_string().into()],
+    );
+    wal_level.as_deref() == Some("logical")
+        && one::<bool>(
+            "SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                                 WHERE c.relnamespace = $1 AND c.relkind = 'r'
+                                   AND c.relreplident <> 'f'
+                                   AND NOT (c.relreplident = 'd' AND EXISTS (
+                                         SELECT FROM pg_catalog.pg_index i
+                                          WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate))
+                                   AND NOT (c.relreplident = 'i' AND EXISTS (
+                                         SELECT FROM pg_catalog.pg_index i
+                                          WHERE i.indrelid = c.oid AND i.indisreplident)))",
+            &[schema.into()],
+        )
+        .unwrap_or(false)
 }
 
 // Citus's catalogs exist only when Citus does: these statements are planned when they
@@ -365,6 +451,22 @@ fn one<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
         } else {
             table.first().get::<T>(1)
         }
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn tables(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<(String, String, bool)> {
+    Spi::connect(|client| {
+        client
+            .select(sql, None, args)?
+            .map(|r| {
+                Ok((
+                    r.get::<String>(1)?.unwrap_or_default(),
+                    r.get::<String>(2)?.unwrap_or_default(),
+                    r.get::<bool>(3)?.unwrap_or(false),
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
     .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -386,7 +488,8 @@ fn run(sql: &str, args: &[pgrx::datum::DatumWithOid]) {
 extension_sql!(
     r#"
 REVOKE EXECUTE ON FUNCTION stash.tenant_move(text, text, integer, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION stash.tenant_distribute(text) FROM PUBLIC;
 "#,
     name = "citus_grants",
-    requires = [tenant_move, tenant_node]
+    requires = [tenant_move, tenant_distribute, tenant_node]
 );

@@ -179,23 +179,16 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
         require_safe_role(&role);
     }
     if created {
-        // Under Citus the coordinator connects to the workers as this role: it must log
-        // in, with a password only pg_dist_authinfo holds (src/citus.rs).
-        let password = crate::citus::login_password();
-        let login = match &password {
-            Some(password) => format!("LOGIN PASSWORD {}", pgrx::spi::quote_literal(password)),
-            None => "NOLOGIN".to_string(),
-        };
         run_as_owner(&format!(
-            "CREATE ROLE {r} {login}; COMMENT ON ROLE {r} IS {}",
+            "CREATE ROLE {r} NOLOGIN; COMMENT ON ROLE {r} IS {}",
             pgrx::spi::quote_literal(format!(
                 "stash_tenancy: tenant {slug} of database {}",
                 current_database()
             ))
         ));
-        if let Some(password) = &password {
-            crate::citus::remember_login(&role, password);
-        }
+        // Under Citus the coordinator connects to the workers as this role: it logs in,
+        // with a password only pg_dist_authinfo holds (src/citus.rs).
+        crate::citus::give_login(&role);
     }
     let owner = schema_owner_name(schema)
         .unwrap_or_else(|| panic!("schema {schema} of tenant {slug} does not exist"));
@@ -281,14 +274,8 @@ pub(crate) fn rename(old_slug: &str, new_slug: &str, id: pgrx::Uuid) {
     ));
     // Under Citus: a rename clears an md5 password, so the role gets a new one, which
     // pg_dist_authinfo follows along with the name.
-    if let Some(password) = crate::citus::login_password() {
-        run_as_owner(&format!(
-            "ALTER ROLE {n} PASSWORD {}",
-            pgrx::spi::quote_literal(&password)
-        ));
-        crate::citus::forget_or_rename_login(&old, Some(&new));
-        crate::citus::remember_login(&new, &password);
-    }
+    crate::citus::forget_or_rename_login(&old, Some(&new));
+    crate::citus::give_login(&new);
 }
 
 /// The name of the tenant's role.

@@ -386,9 +386,14 @@ fn run_sql(target: &Target, sql: &str, limits: &Limits) {
             // Under Citus, statement by statement, and what each one created joins the
             // tenant's distributed schema right away, as a top-level CREATE TABLE would
             // (Citus converts only those itself): src/citus.rs.
+            let role = target
+                .slug()
+                .zip(target.tenant_id)
+                .map(|(slug, id)| crate::roles::role_name(slug, id));
+            crate::citus::settle(&target.schema, role.as_deref());
             for statement in crate::citus::statements(sql) {
                 Spi::run(&statement).unwrap_or_else(|e| panic!("{e}"));
-                crate::citus::distribute_new_tables(&target.schema);
+                crate::citus::settle(&target.schema, role.as_deref());
             }
         } else {
             Spi::run(sql).unwrap_or_else(|e| panic!("{e}"));
