@@ -11,6 +11,7 @@ SELECT rolcanlogin FROM pg_roles WHERE rolname = stash.tenant_role('acme');
 -- tenant_move needs Citus: 0A000, and the tenant is where it was
 SELECT stash.tenant_move('acme', 'worker-2.internal', 5432);
 SELECT stash.tenant_move('acme', NULL, 5432);
+SELECT * FROM stash.tenant_distribute();
 SELECT count(*) AS moved_events FROM stash.events WHERE action = 'moved';
 
 -- administrators only
