@@ -4,13 +4,19 @@
 # make bench-smoke: the same code at tiny sizes (seconds), run by make test so it cannot rot.
 #
 # BENCH_ONLY="tokens pool" runs only the named sections (any of: enter isolation migrate
-# provision tokens pool), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. The fleet they
-# need is still created (FLEET tenants for enter, isolation and migrate; otherwise only the
-# N_MID that tokens and pool use); their rows are printed, and BENCHMARKS.md is left as it is.
+# provision tokens pool cli), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. The fleet they
+# need is still created (FLEET tenants for enter, isolation, migrate and cli; otherwise only
+# the N_MID that tokens and pool use); their rows are printed, and BENCHMARKS.md is left as
+# it is. The cli section (`stash migrate --jobs 2` against `CALL stash.migrate_all()`, the
+# binary of `make cli`, rebuilt when cli/ is newer) writes bench/cli.md in a full run, which
+# BENCHMARKS.md includes.
 # BENCH_PG_CONFIG=/path/to/pg_config runs on another build of the same major, e.g. one
 # without --enable-cassert (make setup builds PostgreSQL 18 with assertions, which cost more
 # per transaction than most of what is measured here); the extension is then built against
 # that server's headers, in a cargo target directory of its own.
+# STASH_NO_INSTALL=1 (as for scripts/test.sh) benchmarks the extension already installed in
+# that PostgreSQL instead of building and installing it, e.g. while others test against
+# the same installation; BENCHMARKS.md then says so.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,18 +39,18 @@ PGB="$(pg_bindir_for "$PGV")/pgbench"
 
 if [ "$MODE" = full ]; then
   FLEET=10000 N_MID=1000 N_SMALL=10 DUR=30 RUNS=3 CLIENTS=4 N_PROV=1000 N_DROP=20 PROFILE=--release
-  POOL_ROWS=1000
+  POOL_ROWS=1000 CLI_ROUNDS=5
 else
   FLEET=200 N_MID=50 N_SMALL=10 DUR=2 RUNS=1 CLIENTS=2 N_PROV=10 N_DROP=3 PROFILE=
-  POOL_ROWS=100
+  POOL_ROWS=100 CLI_ROUNDS=1
 fi
-SECTIONS="enter isolation migrate provision tokens pool"
+SECTIONS="enter isolation migrate provision tokens pool cli"
 BENCH_ONLY=${BENCH_ONLY:-}
 for s in $BENCH_ONLY; do
   case " $SECTIONS " in *" $s "*) ;; *) echo "BENCH_ONLY: unknown section '$s' (sections: $SECTIONS)" >&2; exit 2 ;; esac
 done
 want() { [ -z "$BENCH_ONLY" ] || case " $BENCH_ONLY " in *" $1 "*) true ;; *) false ;; esac; }
-want enter || want isolation || want migrate || FLEET=$N_MID
+want enter || want isolation || want migrate || want cli || FLEET=$N_MID
 
 DIR=$(mktemp -d /tmp/stash-bench.XXXXXX)
 chmod 755 "$DIR"
@@ -71,8 +77,16 @@ rounds() {  # rounds A B -> the per-round ratios A_i / B_i, "0.987, 1.012, 0.954
 declare -A TPS
 
 echo "== stash_tenancy benchmarks ($MODE) on PostgreSQL $PGV${BENCH_ONLY:+, only: $BENCH_ONLY}"
-bash scripts/install.sh install "$(pg_config_for "$PGV")" $PROFILE >"$DIR/install.log" 2>&1 \
-  || { cat "$DIR/install.log"; exit 1; }
+if [ "${STASH_NO_INSTALL:-0}" = 1 ]; then
+  so="$("$(pg_config_for "$PGV")" --pkglibdir)/stash_tenancy.so"
+  [ -f "$so" ] || { echo "STASH_NO_INSTALL=1, but $so is not installed" >&2; exit 1; }
+  echo "   STASH_NO_INSTALL=1: the installed $so ($(date -u -r "$so" '+%Y-%m-%d %H:%M UTC')), not rebuilt"
+  EXT_BUILD="not rebuilt: the installed library (\`STASH_NO_INSTALL=1\`; $(du -h "$so" | cut -f1), $(date -u -r "$so" '+%Y-%m-%d %H:%M UTC'))"
+else
+  bash scripts/install.sh install "$(pg_config_for "$PGV")" $PROFILE >"$DIR/install.log" 2>&1 \
+    || { cat "$DIR/install.log"; exit 1; }
+  EXT_BUILD="built with \`${PROFILE:---debug}\`"
+fi
 cluster_start "$PGV" "$DIR/pg" || exit 1
 P -d postgres -c "ALTER SYSTEM SET shared_buffers = '512MB'" -c "ALTER SYSTEM SET max_connections = 60" \
   -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" >/dev/null
@@ -544,6 +558,132 @@ SQL
   pgss_track none
 fi
 fi  # pool
+
+# ---- 9. the CLI: `stash migrate --jobs 2` vs `CALL stash.migrate_all()` in one session ----------------
+# Migration N+1 (a column and an index on items) is registered with its down SQL; each round
+# migrates the whole fleet to it once with `CALL stash.migrate_all()` in one psql session
+# and once with `stash migrate --jobs 2` (order alternating between rounds), checks that
+# every tenant has the column, the index and the ledger row, and rolls the fleet back to N
+# with `CALL stash.migrate_all(target_version => N)` (untimed) after each. Wall time of the
+# client process; also the server's own span (first to last ledger row of N+1).
+if want cli; then
+CLI_JOBS=2
+STASH_BIN=${STASH_BIN:-}
+if [ -z "$STASH_BIN" ]; then
+  STASH_BIN=$ROOT/target/release/stash
+  if [ ! -x "$STASH_BIN" ] || [ -n "$(find cli/Cargo.toml cli/Cargo.lock cli/src -newer "$STASH_BIN" -type f 2>/dev/null)" ]; then
+    echo "-- building the CLI (make cli)"
+    make --no-print-directory -C "$ROOT" cli >"$DIR/cli_build.log" 2>&1 || { cat "$DIR/cli_build.log"; fail "make cli"; }
+  fi
+fi
+N=$(P -d bench -c "SELECT max(version) FROM stash.migrations WHERE scope = 'tenant'")
+UP=$((N + 1))
+echo "-- CLI: stash migrate --jobs $CLI_JOBS vs CALL stash.migrate_all(), $FLEET tenants, version $N -> $UP: $CLI_ROUNDS rounds"
+[ "$(P -d bench -c "SELECT stash._migrate_all_pending(NULL)")" = 0 ] || fail "cli: the fleet is not at version $N before the section"
+P -d bench >/dev/null <<SQL || fail "cli: migration_add($UP)"
+SELECT stash.migration_add($UP, 'cli_bench',
+  'ALTER TABLE items ADD COLUMN cli_k int; CREATE INDEX items_cli_k_idx ON items (cli_k)',
+  'DROP INDEX items_cli_k_idx; ALTER TABLE items DROP COLUMN cli_k');
+SQL
+# cli_check WANT: "ledger rows of UP, tenant schemas with the index, tenants still needing
+# work (for UP when WANT is the fleet, for N when it is 0)" must be "WANT WANT 0"
+cli_check() {
+  local target=NULL got
+  [ "$1" = 0 ] && target=$N
+  got=$(P -d bench -F ' ' -c "SELECT (SELECT count(*) FROM stash.ledger WHERE version = $UP AND tenant_id IS NOT NULL),
+    (SELECT count(*) FROM stash.tenants t JOIN pg_namespace n ON n.nspname = t.schema_name
+       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'items_cli_k_idx'
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'cli_k'),
+    stash._migrate_all_pending($target)")
+  [ "$got" = "$1 $1 0" ] || { fail "cli: $2 left the fleet at \"$got\" (ledger rows of $UP, indexes, pending), want \"$1 $1 0\""; return 1; }
+}
+# cli_run VARIANT: one timed migration of the fleet to UP; appends wall s, server span s,
+# client CPU s, summed step ms and the machine's idle cores (all processes: other people's
+# work on the same cores shows here) to CLI_<what>[VARIANT]
+declare -A CLI_WALL CLI_SPAN CLI_CPU CLI_STEP CLI_SAYS CLI_IDLE
+idle_jiffies() { awk '/^cpu / { print $5 + $6 }' /proc/stat; }
+cli_run() {
+  local v=$1 t0 t1 rc span step cpu i0 i1 idle
+  P -d bench -c "CHECKPOINT" >/dev/null
+  i0=$(idle_jiffies); t0=$(now_ns)
+  if [ "$v" = sql ]; then
+    /usr/bin/time -f '%U %S' -o "$DIR/cli_cpu" "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d bench \
+      -c "CALL stash.migrate_all()" >"$DIR/cli_$v.out" 2>&1
+  else
+    env -u DATABASE_URL PGDATABASE=bench /usr/bin/time -f '%U %S' -o "$DIR/cli_cpu" "$STASH_BIN" migrate --jobs "$CLI_JOBS" \
+      >"$DIR/cli_$v.out" 2>&1
+  fi
+  rc=$?; t1=$(now_ns); i1=$(idle_jiffies)
+  idle=$(python3 -c "print(f'{($i1 - $i0) / $(getconf CLK_TCK) / (($t1 - $t0) / 1e9):.2f}')")
+  [ $rc = 0 ] || { fail "cli: $v exited with $rc"; tail -5 "$DIR/cli_$v.out"; }
+  grep -q "WARNING" "$DIR/cli_$v.out" && { fail "cli: $v warned"; grep WARNING "$DIR/cli_$v.out" | head -5; }
+  if [ "$v" = cli ]; then
+    grep -q "^migrating $FLEET tenant(s) in $CLI_JOBS session(s)" "$DIR/cli_$v.out" \
+      || { fail "cli: stash migrate did not start $CLI_JOBS sessions for $FLEET tenants"; cat "$DIR/cli_$v.out"; }
+    CLI_SAYS[$v]="${CLI_SAYS[$v]:-} $(sed -n 's/^summary: .* migrated in \([0-9.]*\)s.*/\1/p' "$DIR/cli_$v.out")"
+  fi
+  cli_check "$FLEET" "$v"
+  read -r span step <<<"$(P -d bench -F ' ' -c "SELECT round(extract(epoch FROM max(applied_at) - min(applied_at))::numeric, 3),
+    round(sum(duration_ms)::numeric, 1) FROM stash.ledger WHERE version = $UP")"
+  cpu=$(tail -1 "$DIR/cli_cpu" | awk '{ printf "%.2f", $1 + $2 }')
+  CLI_WALL[$v]="${CLI_WALL[$v]:-} $(secs "$t0" "$t1")"; CLI_SPAN[$v]="${CLI_SPAN[$v]:-} ${span:-0}"
+  CLI_CPU[$v]="${CLI_CPU[$v]:-} $cpu"; CLI_STEP[$v]="${CLI_STEP[$v]:-} ${step:-0}"
+  CLI_IDLE[$v]="${CLI_IDLE[$v]:-} $idle"
+  echo "   round $round $v: $(secs "$t0" "$t1") s wall, ${span:-?} s server span, $cpu s client CPU, $idle cores idle"
+}
+cli_reset() {
+  P -d bench -c "CALL stash.migrate_all(target_version => $N)" >"$DIR/cli_reset.out" 2>&1 \
+    || { fail "cli: rollback to $N"; tail -5 "$DIR/cli_reset.out"; }
+  cli_check 0 "the rollback to $N"
+}
+# the first migration of a fresh catalog is not a round: once up and down, untimed
+round=warm-up; cli_run cli; cli_reset
+CLI_WALL=() CLI_SPAN=() CLI_CPU=() CLI_STEP=() CLI_SAYS=() CLI_IDLE=()
+t_section=$(now_ns)
+for round in $(seq 1 "$CLI_ROUNDS"); do
+  if [ $((round % 2)) = 1 ]; then order="sql cli"; else order="cli sql"; fi
+  for v in $order; do cli_run "$v"; cli_reset; done
+done
+for v in sql cli; do
+  note "cli.$v.wall_s.rounds" "$(echo ${CLI_WALL[$v]})"
+  note "cli.$v.span_s.rounds" "$(echo ${CLI_SPAN[$v]})"
+  note "cli.$v.client_cpu_s.rounds" "$(echo ${CLI_CPU[$v]})"
+  note "cli.$v.idle_cores.rounds" "$(echo ${CLI_IDLE[$v]})"
+  note "cli.$v.wall_s" "$(median ${CLI_WALL[$v]})"
+  note "cli.$v.per_s" "$(python3 -c "import sys; print(f'{$FLEET / float(sys.argv[1]):.0f}')" "$(median ${CLI_WALL[$v]})")"
+  note "cli.$v.span_per_s" "$(python3 -c "import sys; print(f'{$FLEET / float(sys.argv[1]):.0f}' if float(sys.argv[1]) else 'n/a')" "$(median ${CLI_SPAN[$v]})")"
+  note "cli.$v.step_us_per_tenant" "$(python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[2:])) / $FLEET * 1000:.1f}')" x ${CLI_STEP[$v]})"
+done
+note "cli.cli.says_s.rounds" "$(echo ${CLI_SAYS[cli]})"
+note "cli.ratio.wall.cli_over_sql" "$(per_round "${CLI_WALL[cli]}" "${CLI_WALL[sql]}")"
+note "cli.ratio.wall.rounds" "$(rounds "${CLI_WALL[cli]}" "${CLI_WALL[sql]}")"
+note "cli.ratio.span.cli_over_sql" "$(per_round "${CLI_SPAN[cli]}" "${CLI_SPAN[sql]}")"
+note "cli.ratio.span.rounds" "$(rounds "${CLI_SPAN[cli]}" "${CLI_SPAN[sql]}")"
+note "cli.fleet" "$FLEET"; note "cli.jobs" "$CLI_JOBS"; note "cli.from_version" "$N"
+note "cli.rounds" "$CLI_ROUNDS"; note "cli.loadavg" "$(cut -d' ' -f1-3 /proc/loadavg)"
+# the profile: one more `stash migrate --jobs 2`, every top-level statement of it in
+# pg_stat_statements (its two CALLs, the progress poll, the summary), then rolled back
+if [ $PGSS = 1 ]; then
+  pgss_track top
+  round=profile; cli_run cli >/dev/null
+  P -d bench -F $'\t' >"$DIR/pgss_cli.out" <<'SQL' || fail "pg_stat_statements (cli)"
+SELECT calls, round(total_exec_time::numeric, 1), round((total_exec_time / calls)::numeric, 2),
+       regexp_replace(regexp_replace(left(query, 70), '\s+', ' ', 'g'), '\t', ' ')
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench') AND query NOT LIKE '%pg_stat_statements%'
+   AND query NOT LIKE 'CHECKPOINT%' AND query NOT LIKE '%pg_attribute%' AND query NOT LIKE '%duration_ms%'
+ ORDER BY total_exec_time DESC LIMIT 6;
+SQL
+  pgss_track none
+  n=0
+  while IFS=$'\t' read -r calls total mean q; do
+    n=$((n + 1)); note "cli.profile.$n" "$calls	$total	$mean	$q"
+  done <"$DIR/pgss_cli.out"
+  note "cli.profile.wall_s" "$(echo ${CLI_WALL[cli]} | awk '{print $NF}')"
+  cli_reset
+fi
+note "cli.section_s" "$(secs "$t_section" "$(now_ns)")"
+fi  # cli
 # the goal of 0.2.0: server time of tenant_enter among the whole fleet, fresh connections
 # (the first 2 x DUR of new pgbench connections, which fill their caches), over among 10
 if want enter && [ $PGSS = 1 ]; then
@@ -553,7 +693,15 @@ if want enter && [ $PGSS = 1 ]; then
 fi
 note "settings.max_locks_per_transaction" "$(P -d bench -c 'SHOW max_locks_per_transaction')"
 note "settings.debug_assertions" "$(P -d bench -c 'SHOW debug_assertions')"
+note "settings.extension" "$EXT_BUILD"
 
+# the cli section's table: bench/cli.md in a full run (BENCHMARKS.md includes it), else only shown
+if want cli; then
+  PG_VERSION=$(P -d bench -c 'SHOW server_version') BENCH_ONLY="$BENCH_ONLY" BENCH_PGV=$PGV \
+    python3 scripts/bench_report.py --cli "$RES" >"$DIR/cli.md" || fail "bench_report.py --cli"
+  if [ "$MODE" = full ] && [ $FAILED = 0 ]; then cp "$DIR/cli.md" bench/cli.md; echo "== wrote bench/cli.md"
+  elif [ -n "$BENCH_ONLY" ]; then cat "$DIR/cli.md"; fi
+fi
 PG_VERSION=$(P -d bench -c 'SHOW server_version') BENCH_ONLY="$BENCH_ONLY" BENCH_DUR=$DUR \
   BENCH_CLIENTS=$CLIENTS BENCH_N_MID=$N_MID python3 scripts/bench_report.py "$RES" >"$DIR/BENCHMARKS.md" || fail "bench_report.py"
 if [ -n "$BENCH_ONLY" ]; then

@@ -1,12 +1,17 @@
 """Turn the results of scripts/bench.sh into BENCHMARKS.md: machine, settings, the command,
 and a table of medians and ratios against the baselines measured in the same run.
-With BENCH_ONLY="tokens pool" (the sections that ran), only their rows, and no appendices."""
+With BENCH_ONLY="tokens pool" (the sections that ran), only their rows, and no appendices.
+`bench_report.py --cli RESULTS` renders the cli section alone (bench.sh writes it to
+bench/cli.md, which BENCHMARKS.md includes, as it includes bench/ops.md)."""
+import datetime
 import os
 import platform
+import shlex
 import subprocess
 import sys
 
-r = dict(line.rstrip("\n").split("\t", 1) for line in open(sys.argv[1]) if "\t" in line)
+CLI_ONLY = sys.argv[1] == "--cli"
+r = dict(line.rstrip("\n").split("\t", 1) for line in open(sys.argv[-1]) if "\t" in line)
 
 
 def f(key):
@@ -180,6 +185,83 @@ def fleet_rows():
     return [("fleet creation (1-table template, one transaction each), s", r["fleet.create_s"], "")]
 
 
+def cli_section():
+    """bench/cli.md: `stash migrate --jobs N` against `CALL stash.migrate_all()` in one session."""
+    n, up, jobs, rounds = r["cli.from_version"], int(r["cli.from_version"]) + 1, r["cli.jobs"], r["cli.rounds"]
+    pg = os.environ.get("PG_VERSION", "?")
+    asserts = " (built with --enable-cassert)" if r.get("settings.debug_assertions") == "on" else " (without assertions)"
+    env = [f"{k}={shlex.quote(os.environ[k])}" for k in ("STASH_NO_INSTALL", "BENCH_ONLY", "BENCH_PG_CONFIG")
+           if os.environ.get(k)]
+    cmd = " ".join(env + ["make bench", f"PG={os.environ.get('BENCH_PGV', '17')}"])
+    plural = "s" if rounds != "1" else ""
+    out = [f"""## `stash migrate --jobs {jobs}` vs `CALL stash.migrate_all()` (`{cmd}`, PostgreSQL {pg}, {datetime.date.today()})
+
+{int(r['cli.fleet']):,} tenants of the 1-table template (`items`, 100 rows), all at version {n}; migration {up}
+adds a column and an index to `items` (`ALTER TABLE items ADD COLUMN cli_k int; CREATE INDEX
+items_cli_k_idx ON items (cli_k)`, with its down SQL). Each of {rounds} round{plural} migrates the fleet to
+{up} once with `CALL stash.migrate_all()` in one psql session and once with `stash migrate --jobs {jobs}`
+(target/release/stash), the order alternating between rounds, and rolls it back to {n} after each
+(`CALL stash.migrate_all(target_version => {n})`, untimed); a run counts only if every tenant then has
+the ledger row of {up}, the column and the index, and none has work left. Wall time of the client
+process (for the CLI: its connections, the progress poll twice a second and the summary); the server
+span is first to last ledger row of {up} (`applied_at`). PostgreSQL {pg}{asserts}, extension
+{r.get('settings.extension', 'built with `--release`')}; `shared_buffers = 512MB`, `fsync = off`,
+`synchronous_commit = off`; load average after the rounds: {r['cli.loadavg']} (other work on the
+same {os.cpu_count()} cores).
+
+| measurement | value | goal |
+|---|---:|---|"""]
+
+    def rows_of(key):
+        return ", ".join(r[key].split())
+
+    def per_s(key):
+        return f"{r[f'cli.{key}.per_s']} ({r[f'cli.{key}.wall_s']} s)"
+
+    def both(key):
+        return f"{rows_of(f'cli.sql.{key}.rounds')} / {rows_of(f'cli.cli.{key}.rounds')}"
+
+    rows = [
+        (f"`CALL stash.migrate_all()`, 1 session: tenants/s (median wall time)", per_s("sql"), "baseline"),
+        (f"`stash migrate --jobs {jobs}`: tenants/s (median wall time)", per_s("cli"), ""),
+        (f"time(`stash migrate --jobs {jobs}`) / time(`migrate_all`), wall: median of the per-round ratios "
+         f"{r['cli.ratio.wall.rounds']}", r["cli.ratio.wall.cli_over_sql"], ""),
+        (f"… server span: median of the per-round ratios {r['cli.ratio.span.rounds']}",
+         r["cli.ratio.span.cli_over_sql"], ""),
+        ("wall s per round, `migrate_all` / CLI", both("wall_s"), ""),
+        ("… the CLI's own summary line, s", rows_of("cli.cli.says_s.rounds"), ""),
+        ("server span s per round, `migrate_all` / CLI", both("span_s"), ""),
+        ("server span, tenants/s (median), `migrate_all` / CLI",
+         f"{r['cli.sql.span_per_s']} / {r['cli.cli.span_per_s']}", ""),
+        ("the migration's steps (ledger `duration_ms`), µs per tenant (median), `migrate_all` / CLI",
+         f"{r['cli.sql.step_us_per_tenant']} / {r['cli.cli.step_us_per_tenant']}", ""),
+        ("client CPU (user + sys) per run, s, psql / stash", both("client_cpu_s"), ""),
+        (f"idle cores of the machine's {os.cpu_count()} during each run (/proc/stat; others' work included), "
+         "`migrate_all` / CLI", both("idle_cores"), ""),
+    ]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    profile = sorted((int(k.rsplit(".", 1)[1]), v) for k, v in r.items()
+                     if k.startswith("cli.profile.") and k.rsplit(".", 1)[1].isdigit())
+    if profile:
+        out.append(f"""
+Where one more `stash migrate --jobs {jobs}` ({r['cli.profile.wall_s']} s wall) spends the server's time:
+its top-level statements (pg_stat_statements, `track = top`; each `CALL` contains its session's
+migrations, the poll is the progress bar's count of the tenants left).
+
+| calls | total ms | ms per call | statement |
+|---:|---:|---:|---|""")
+        for _, v in profile:
+            calls, total, mean, query = v.split("\t", 3)
+            out.append(f"| {calls} | {total} | {mean} | `{query.strip().replace('|', chr(92) + '|')}` |")
+    out.append(f"\nSection time (warm-up, rounds, rollbacks, checks, profile): {r['cli.section_s']} s; "
+               f"fleet creation {r.get('fleet.create_s', '?')} s.")
+    return "\n".join(out)
+
+
+if CLI_ONLY:
+    print(cli_section())
+    sys.exit(0)
+
 # the sizes of this run (bench.sh passes them; the defaults are make bench's)
 duration = os.environ.get("BENCH_DUR", "30")
 clients = os.environ.get("BENCH_CLIENTS", "4")
@@ -203,7 +285,7 @@ machines here are noisy, so compare ratios, not absolute times.
 - machine: {cpu()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, {platform.system()} {platform.release()}
 - PostgreSQL {pg}{asserts}; `shared_buffers = 512MB`, `fsync = off`, `synchronous_commit = off`,
   `max_connections = 60`, `max_locks_per_transaction = {r['settings.max_locks_per_transaction']}` (the default);
-  extension built with `--release`
+  extension {r.get('settings.extension', 'built with `--release`')}
 - pgbench: `-M prepared -c 4 -j 2 -T 30`, scripts in `bench/`; runs of (a), (b), (c)
   interleaved, each run starting with another variant; pg_stat_statements loaded with
   `track = none` except while profiling
@@ -258,6 +340,11 @@ ops = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "o
 if os.path.exists(ops):  # make bench-ops
     print()
     print(open(ops).read().rstrip())
+
+cli = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "cli.md")
+if os.path.exists(cli):  # the cli section of make bench
+    print()
+    print(open(cli).read().rstrip())
 
 findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "findings.md")
 print()
