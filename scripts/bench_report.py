@@ -346,6 +346,11 @@ if os.path.exists(cli):  # the cli section of make bench
     print()
     print(open(cli).read().rstrip())
 
+citus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "citus.md")
+if os.path.exists(citus):  # make bench-citus
+    print()
+    print(open(citus).read().rstrip())
+
 findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "findings.md")
 print()
 print(open(findings).read().rstrip())
