@@ -58,12 +58,22 @@ pub(crate) fn settle(schema: &str, role: Option<&str>) {
     if !active() {
         return;
     }
-    let arg = || [schema.to_string().into()];
+    let Some(oid) = lifecycle::schema_oid(schema) else {
+        return;
+    };
+    let arg = || [oid.into()];
+    // Every query here is keyed by the schema's oid through an index: pg_class has none
+    // on relnamespace, and at 10,000 tenants a scan of it per statement would be the
+    // migration's largest cost.  A relation's dependency on its schema (pg_depend) is.
     let local = tables(
         "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
                 c.relkind::text, pg_catalog.pg_relation_size(c.oid) > 0
-           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition
+           FROM pg_catalog.pg_depend d
+           JOIN pg_catalog.pg_class c ON c.oid = d.objid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = $1
+            AND d.refobjsubid = 0 AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition
             AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)
           ORDER BY c.oid",
         &arg(),
@@ -75,24 +85,21 @@ pub(crate) fn settle(schema: &str, role: Option<&str>) {
             "Citus allows no foreign table in a distributed schema: create it in a shared schema instead.",
         );
     }
-    let distributed = one::<bool>(
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_schema s
-                          JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid WHERE n.nspname = $1)",
+    let colocation = one::<i32>(
+        "SELECT colocationid FROM pg_catalog.pg_dist_schema WHERE schemaid = $1",
         &arg(),
-    )
-    .unwrap_or(false);
-    let anchor = if distributed {
+    );
+    let distributed = colocation.is_some();
+    let anchor = colocation.and_then(|colocation| {
         one::<String>(
             "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
                FROM pg_catalog.pg_dist_partition p
                JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = $1 ORDER BY c.oid LIMIT 1",
-            &arg(),
+              WHERE p.colocationid = $2 AND c.relnamespace = $1 ORDER BY c.oid LIMIT 1",
+            &[oid.into(), colocation.into()],
         )
-    } else {
-        None
-    };
+    });
     let quiet = guc::Scope::open();
     quiet.set(c"client_min_messages", "warning");
     match (distributed, anchor, local.is_empty()) {
@@ -101,10 +108,7 @@ pub(crate) fn settle(schema: &str, role: Option<&str>) {
             if let Some(role) = role {
                 ensure_login(role);
             }
-            run(
-                "SELECT pg_catalog.citus_schema_distribute($1::regnamespace)",
-                &arg(),
-            );
+            run("SELECT pg_catalog.citus_schema_distribute($1)", &arg());
         }
         (true, Some(anchor), false) => {
             for (table, _, _) in &local {
@@ -114,10 +118,7 @@ pub(crate) fn settle(schema: &str, role: Option<&str>) {
                 );
             }
         }
-        (true, None, true) => run(
-            "SELECT pg_catalog.citus_schema_undistribute($1::regnamespace)",
-            &arg(),
-        ),
+        (true, None, true) => run("SELECT pg_catalog.citus_schema_undistribute($1)", &arg()),
         (true, None, false) => errors::raise(
             Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
