@@ -10,6 +10,7 @@
 # it is. The cli section (`stash migrate --jobs 2` against `CALL stash.migrate_all()`, the
 # binary of `make cli`, rebuilt when cli/ is newer) writes bench/cli.md in a full run, which
 # BENCHMARKS.md includes.
+# BENCH_RUNS=5 (full mode) gives the pgbench sections more interleaved rounds than 3.
 # BENCH_PG_CONFIG=/path/to/pg_config runs on another build of the same major, e.g. one
 # without --enable-cassert (make setup builds PostgreSQL 18 with assertions, which cost more
 # per transaction than most of what is measured here); the extension is then built against
@@ -38,7 +39,7 @@ pg_config_for "$PGV" >/dev/null || exit 2
 PGB="$(pg_bindir_for "$PGV")/pgbench"
 
 if [ "$MODE" = full ]; then
-  FLEET=10000 N_MID=1000 N_SMALL=10 DUR=30 RUNS=3 CLIENTS=4 N_PROV=1000 N_DROP=20 PROFILE=--release
+  FLEET=10000 N_MID=1000 N_SMALL=10 DUR=30 RUNS=${BENCH_RUNS:-3} CLIENTS=4 N_PROV=1000 N_DROP=20 PROFILE=--release
   POOL_ROWS=1000 CLI_ROUNDS=5
 else
   FLEET=200 N_MID=50 N_SMALL=10 DUR=2 RUNS=1 CLIENTS=2 N_PROV=10 N_DROP=3 PROFILE=
