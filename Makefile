@@ -16,7 +16,7 @@ help:
 	@echo "make bench-smoke      the benchmarks at tiny sizes (part of make test)"
 	@echo "make bench-memory     stash.cache_limit at 10,000 8-table tenants (writes bench/memory.md)"
 	@echo "make bench-ops        tenant_clone and tenant_verify (writes bench/ops.md)"
-	@echo "make bench-citus       tenant_create and migrate_all on a 1 + 2 Citus cluster vs one node (writes bench/citus.md)"
+	@echo "make bench-citus      tenant_create and migrate_all on a 1 + 2 Citus cluster vs one node (writes bench/citus.md)"
 	@echo "make soak [PG=17]     isolation soak: 50 clients, 100 tenants, 60 s through PgBouncer"
 	@echo "make cli              build the stash command-line tool into target/release/stash"
 	@echo "make install PG_CONFIG=/path/to/pg_config   install into a PostgreSQL 15-18"
