@@ -12,6 +12,7 @@ on the cluster, no tenant table left local, or the run fails.
     python3 scripts/bench_citus.py BINDIR OUT.md TENANTS ROUNDS
 """
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -89,6 +90,7 @@ try:
 finally:
     single.stop()
     cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def per_s(seconds):
