@@ -75,6 +75,35 @@ def extract_recipe(recipe, into):
     return [name for name, _ in files]
 
 
+def run_program(cmd, cwd, env, timeout=120):
+    """Runs a recipe's program (or a tool it needs) and returns its stdout; a non-zero exit
+    fails the test with everything it printed."""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{cmd} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def load_migrations(stash_bin, directory, cwd, env, added):
+    """`stash migrations load DIRECTORY` (from CWD), which must register ADDED new files."""
+    out = run_program([stash_bin, "migrations", "load", str(directory)], cwd, env)
+    assert f"{added} added, 0 already registered" in out, out
+
+
+@pytest.fixture
+def app_role(db):
+    """A LOGIN role unique to the test (roles are cluster-wide), for a recipe's program to
+    register and run as.  Afterwards the database's tenants are dropped (their roles are
+    cluster-wide too), then the role."""
+    name = "app_" + uuid.uuid4().hex[:10]
+    with db.connect() as admin:
+        admin.execute(f"CREATE ROLE {name} LOGIN")
+    yield name
+    with db.connect() as admin:
+        admin.execute("SELECT stash.tenant_drop(slug, force => true) FROM stash.tenants")
+        admin.execute(f"DROP OWNED BY {name}")
+        admin.execute(f"DROP ROLE {name}")
+
+
 @pytest.fixture(scope="session")
 def stash_bin():
     """target/release/stash, rebuilt when cli/ changed since it was built."""

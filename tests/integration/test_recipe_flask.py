@@ -2,32 +2,14 @@
 registered application role, Alembic migrating the shared schema, the tenant migrations
 loaded by the real `stash migrations load`."""
 import os
-import subprocess
 import sys
-import uuid
 
 import pytest
 
-from conftest import extract_recipe, on_default_pg_only
-
-@pytest.fixture
-def app_role(db):
-    """A LOGIN role unique to this test (roles are cluster-wide); the program registers it.
-    Dropped at the end, after the tenants (their roles are cluster-wide too)."""
-    name = "app_" + uuid.uuid4().hex[:10]
-    with db.connect() as admin:
-        admin.execute(f"CREATE ROLE {name} LOGIN")
-    yield name
-    with db.connect() as admin:
-        admin.execute("SELECT stash.tenant_drop(slug, force => true) FROM stash.tenants")
-        admin.execute(f"DROP OWNED BY {name}")
-        admin.execute(f"DROP ROLE {name}")
+from conftest import extract_recipe, load_migrations, on_default_pg_only, run_program as run
 
 
-def run(cmd, cwd, env):
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"{cmd} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-    return done.stdout
+
 
 
 @on_default_pg_only
@@ -40,8 +22,7 @@ def test_flask_recipe(db, app_role, stash_bin, tmp_path):
         "migrations/V1__files.sql", "migrations/V2__documents.sql", "shared_migrations/env.py",
         "shared_migrations/versions/0001_file_types.py", "models.py", "app.py", "example.py"]
     env = dict(os.environ, PGDATABASE=db.name, APP_ROLE=app_role, PYTHONPATH=str(tmp_path))
-    out = run([stash_bin, "migrations", "load", "migrations"], tmp_path, env)
-    assert "2 added, 0 already registered" in out, out
+    load_migrations(stash_bin, "migrations", tmp_path, env, added=2)
 
     assert "flask recipe: ok" in run([sys.executable, "example.py"], tmp_path, env)
 

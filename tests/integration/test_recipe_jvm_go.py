@@ -11,7 +11,8 @@ import uuid
 import psycopg
 import pytest
 
-from conftest import PG_ROOT, as_postgres, bin_path, extract_recipe, on_default_pg_only
+from conftest import (PG_ROOT, as_postgres, bin_path, extract_recipe, load_migrations,
+                      on_default_pg_only, run_program as run)
 
 JDBC_JAR = "/usr/share/java/postgresql.jar"
 GOCODE = "/usr/share/gocode"
@@ -21,15 +22,6 @@ PGX_DIR = os.path.join(GOCODE, "src", "github.com", "jackc", "pgx", "v4")
 GO_CACHE = os.path.join(PG_ROOT, "go-cache")
 
 
-def run(cmd, cwd, env, timeout=120):
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{cmd} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def load_migrations(stash_bin, directory, env):
-    out = run([stash_bin, "migrations", "load", str(directory)], directory.parent, env)
-    assert "1 added, 0 already registered" in out, out
 
 
 def tenant_rows(conn, query):
@@ -44,18 +36,6 @@ def tenant_rows(conn, query):
     return result
 
 
-@pytest.fixture
-def app_role(db):
-    """A LOGIN role unique to this test (roles are cluster-wide); the program registers it.
-    Dropped at the end, after the tenants (their roles are cluster-wide too)."""
-    name = "app_" + uuid.uuid4().hex[:10]
-    with db.connect() as admin:
-        admin.execute(f"CREATE ROLE {name} LOGIN")
-    yield name
-    with db.connect() as admin:
-        admin.execute("SELECT stash.tenant_drop(slug, force => true) FROM stash.tenants")
-        admin.execute(f"DROP OWNED BY {name}")
-        admin.execute(f"DROP ROLE {name}")
 
 
 @pytest.fixture
@@ -102,7 +82,7 @@ def test_go_recipe(db, app_role, stash_bin, tmp_path):
         "migrations/1_notes.up.sql", "migrations/1_notes.down.sql", "tenant.go", "main.go"]
     env = dict(os.environ, PGDATABASE=db.name, APP_ROLE=app_role, GO111MODULE="off",
                GOPATH=f"{tmp_path / 'gopath'}:{GOCODE}", GOCACHE=GO_CACHE, GOFLAGS="-p=1")
-    load_migrations(stash_bin, tmp_path / "migrations", env)
+    load_migrations(stash_bin, tmp_path / "migrations", tmp_path, env, added=1)
     run([go, "build", "-o", "example", "."], tmp_path, env)
     # the program goes over the harness's unix socket (PGHOST is its directory)
     assert "go recipe: ok" in run([str(tmp_path / "example")], tmp_path, env)
@@ -122,7 +102,7 @@ def test_java_recipe(tcp_cluster, stash_bin, tmp_path):
     with psycopg.connect(host="127.0.0.1", port=int(tcp_cluster["PGPORT"]), user="postgres",
                          dbname="app", autocommit=True) as admin:
         admin.execute("CREATE ROLE app LOGIN")
-        load_migrations(stash_bin, tmp_path / "db" / "migration", env)
+        load_migrations(stash_bin, tmp_path / "db" / "migration", tmp_path / "db", env, added=1)
         assert "java recipe: ok" in run([java, "-cp", JDBC_JAR, "Example.java"], tmp_path, env)
         assert tenant_rows(admin, "SELECT number, amount::text FROM invoices ORDER BY id") == {
             "acme": [("A-1", "100.00"), ("A-2", "20.50")], "globex": [("A-1", "7.00")]}

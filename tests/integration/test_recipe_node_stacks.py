@@ -6,12 +6,11 @@ application part runs as a registered LOGIN role made for the test (Express: thr
 PgBouncer in transaction mode)."""
 import os
 import random
-import subprocess
 import uuid
 
 import pytest
 
-from conftest import PG_ROOT, extract_recipe, on_default_pg_only, start_pgbouncer
+from conftest import PG_ROOT, extract_recipe, on_default_pg_only, run_program, start_pgbouncer
 
 pytestmark = on_default_pg_only
 
@@ -29,26 +28,10 @@ def recipe_dir(tmp_path):
     return tmp_path
 
 
-@pytest.fixture
-def app_role(db):
-    """A LOGIN role unique to this test (roles are cluster-wide); the recipe registers it.
-    Afterwards the tenants are dropped (their roles too) and then the role."""
-    role = "node_app_" + uuid.uuid4().hex[:10]
-    with db.connect() as admin:
-        admin.execute(f"CREATE ROLE {role} LOGIN")
-    yield role
-    with db.connect() as admin:
-        for (slug,) in admin.execute("SELECT slug FROM stash.tenants").fetchall():
-            admin.execute("SELECT stash.tenant_drop(%s, force => true)", (slug,))
-        admin.execute(f"DROP OWNED BY {role}")
-        admin.execute(f"DROP ROLE {role}")
 
 
 def run(cmd, cwd, db, **env):
-    full_env = dict(os.environ, PGDATABASE=db.name, CHECKPOINT_DISABLE="1", **env)
-    done = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"{cmd} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    return run_program(cmd, cwd, dict(os.environ, PGDATABASE=db.name, CHECKPOINT_DISABLE="1", **env))
 
 
 def tsc(cwd, db):

@@ -9,19 +9,18 @@ import uuid
 
 import pytest
 
-from conftest import BINDIR, extract_recipe, on_default_pg_only, start_pgbouncer
+from conftest import BINDIR, extract_recipe, on_default_pg_only, run_program, start_pgbouncer
 
 LARAVEL_AUTOLOAD = "/usr/share/php/Illuminate/autoload.php"
 
 
 def run(cmd, cwd, env, ok_line=None):
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    out = run_program(cmd, cwd, env)
     if ok_line is not None:
         # Laravel's console exception handler exits 0 after an uncaught exception: the
         # line printed at the very end is what proves the program got there.
-        assert ok_line in done.stdout.splitlines(), done.stdout + done.stderr
-    return done.stdout
+        assert ok_line in out.splitlines(), out
+    return out
 
 
 def recipe_env(db, tmp_path, stash_bin, role):

@@ -9,23 +9,19 @@ the recipe's own crate compiles.  If the page changed its dependencies, cargo bu
 missing ones: slower, still correct."""
 import os
 import shutil
-import subprocess
 import uuid
 
 import pytest
 from psycopg import sql
 
-from conftest import PG_ROOT, bin_path, extract_recipe, on_default_pg_only, start_pgbouncer
+from conftest import (PG_ROOT, bin_path, extract_recipe, on_default_pg_only, run_program,
+                      start_pgbouncer)
 
 PREBUILT = os.path.join(PG_ROOT, "rust-recipe")
 FILES = ["migrations/V1__orders.sql", "provision.sh", "Cargo.toml", "src/tenant.rs",
          "src/main.rs", "src/tenant_pg.rs", "src/pgbouncer.rs"]
 
 
-def run(cmd, cwd, env, timeout=600):
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{cmd} exited {done.returncode}\n{done.stdout}{done.stderr}"
-    return done.stdout
 
 
 @on_default_pg_only
@@ -40,21 +36,21 @@ def test_rust_recipe(db, stash_bin, tmp_path, run_dir):
     # The same profile flags as the prebuild, or cargo would rebuild every dependency.
     env = dict(os.environ, CARGO_BUILD_JOBS="1", CARGO_PROFILE_DEV_DEBUG="0",
                CARGO_TARGET_DIR=os.path.join(PREBUILT, "target"), PGDATABASE=db.name)
-    run([cargo, "build", "--quiet"], tmp_path, env)
+    run_program([cargo, "build", "--quiet"], tmp_path, env, timeout=600)
 
     app = "rust_app_" + uuid.uuid4().hex[:8]
     path = os.pathsep.join([os.path.dirname(stash_bin), os.path.dirname(bin_path("psql")),
                             env["PATH"]])
     try:
-        run(["sh", "provision.sh"], tmp_path, dict(env, PATH=path, APP_ROLE=app))
+        run_program(["sh", "provision.sh"], tmp_path, dict(env, PATH=path, APP_ROLE=app))
         program = os.path.join(PREBUILT, "target", "debug", "stash-recipe")
-        out = run([program], tmp_path, dict(env, PGUSER=app), timeout=60)
+        out = run_program([program], tmp_path, dict(env, PGUSER=app), timeout=60)
         assert out.splitlines()[-1:] == ["rust recipe: ok"], out
 
         # The page's PgBouncer part: two pools, one server connection, transaction mode.
         bouncer, conn = start_pgbouncer(run_dir, f"pgbouncer-rust-{app}", 6441, db.name, [app])
         try:
-            out = run([program, "pgbouncer"], tmp_path, dict(
+            out = run_program([program, "pgbouncer"], tmp_path, dict(
                 env, PGUSER=app, PGHOST=conn["host"], PGPORT=str(conn["port"])), timeout=60)
         finally:
             bouncer.terminate()

@@ -5,43 +5,19 @@ Each page's tenant migrations are registered by the real `stash migrations load`
 programs provision as the superuser and run their requests as a registered LOGIN role made
 for the test, then the test checks from outside where the rows landed."""
 import os
-import subprocess
 import sys
-import uuid
 
 import pytest
 
-from conftest import PG_ROOT, extract_recipe, on_default_pg_only
+from conftest import PG_ROOT, extract_recipe, load_migrations, on_default_pg_only, run_program as run
 
 pytestmark = on_default_pg_only
 
 NODE_MODULES = os.path.join(os.environ.get("NODE_DIR", os.path.join(PG_ROOT, "node")), "node_modules")
 
 
-@pytest.fixture
-def app_role(db):
-    """A LOGIN role unique to this test (roles are cluster-wide); the program registers it.
-    Afterwards the tenants are dropped (their roles are cluster-wide too), then the role."""
-    role = "recipe_app_" + uuid.uuid4().hex[:10]
-    with db.connect() as admin:
-        admin.execute(f"CREATE ROLE {role} LOGIN")
-    yield role
-    with db.connect() as admin:
-        for (slug,) in admin.execute("SELECT slug FROM stash.tenants").fetchall():
-            admin.execute("SELECT stash.tenant_drop(%s, force => true)", (slug,))
-        admin.execute(f"DROP OWNED BY {role}")
-        admin.execute(f"DROP ROLE {role}")
 
 
-def run(cmd, cwd, env):
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"{cmd} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def load_migrations(stash_bin, cwd, env):
-    out = run([stash_bin, "migrations", "load", "migrations"], cwd, env)
-    assert "1 added, 0 already registered" in out, out
 
 
 def test_node_recipe(db, app_role, stash_bin, tmp_path):
@@ -50,7 +26,7 @@ def test_node_recipe(db, app_role, stash_bin, tmp_path):
     assert extract_recipe("node.md", tmp_path) == ["migrations/V1__orders.sql", "tenant.cjs", "example.cjs"]
     os.symlink(NODE_MODULES, tmp_path / "node_modules")
     env = dict(os.environ, PGDATABASE=db.name, APP_ROLE=app_role)
-    load_migrations(stash_bin, tmp_path, env)
+    load_migrations(stash_bin, "migrations", tmp_path, env, added=1)
 
     assert "node recipe: ok" in run(["node", "example.cjs"], tmp_path, env)
 
@@ -72,7 +48,7 @@ def test_python_recipes(db, app_role, stash_bin, tmp_path):
     assert extract_recipe("python.md", tmp_path) == [
         "migrations/V1__orders.sql", "tenant.py", "example.py", "tenant_middleware.py", "django_example.py"]
     env = dict(os.environ, PGDATABASE=db.name, APP_ROLE=app_role, PYTHONPATH=str(tmp_path))
-    load_migrations(stash_bin, tmp_path, env)
+    load_migrations(stash_bin, "migrations", tmp_path, env, added=1)
 
     assert "python recipe: ok" in run([sys.executable, "example.py"], tmp_path, env)
     assert "django recipe: ok" in run([sys.executable, "django_example.py"], tmp_path, env)
