@@ -60,10 +60,11 @@ def test_rust_recipe(db, stash_bin, tmp_path, run_dir):
         # What the program did is in the database, written by the app role through the
         # tenants' roles: rows each tenant's own, the failed requests' rows nowhere.
         with db.connect() as admin:
-            assert admin.execute("SELECT item FROM tenant_acme.orders ORDER BY id").fetchall() \
+            # ordered by item: the program inserts acme's two orders in concurrent tasks
+            assert admin.execute("SELECT item FROM tenant_acme.orders ORDER BY item").fetchall() \
                 == [("anvil",), ("rope",)]
-            assert admin.execute("SELECT item FROM tenant_globex.orders ORDER BY id").fetchall() \
-                == [("widget",), ("gear",)]
+            assert admin.execute("SELECT item FROM tenant_globex.orders ORDER BY item").fetchall() \
+                == [("gear",), ("widget",)]
             assert admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s",
                                  (app,)).fetchone() == (False,)
     finally:
