@@ -146,35 +146,42 @@ def find_pgbouncer():
     return shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 
-def start_pgbouncer(run_dir, name, port, dbname, users):
-    """A real PgBouncer in transaction mode with ONE server connection (so consecutive
-    transactions of different clients share a backend), trust auth for `users`, clients
-    logging in as themselves (the server connection uses the client's user). Returns
-    (process, connection kwargs without the user); terminate the process when done."""
+def start_pgbouncer(run_dir, name, port, dbname, users, pool_size=1, max_clients=20,
+                    server_user=None):
+    """A real PgBouncer in transaction mode with POOL_SIZE server connections (one by
+    default, so consecutive transactions of different clients share a backend).  Clients
+    log in as themselves (trust auth for USERS) and the server connection uses the
+    client's user — or, with SERVER_USER, any client name is accepted and every server
+    connection is SERVER_USER's.  Returns (process, connection kwargs without the user);
+    terminate the process when done."""
     d = os.path.join(run_dir, name)
     os.makedirs(d, exist_ok=True)
     os.chmod(d, 0o777)
     ini = os.path.join(d, "pgbouncer.ini")
+    userlist = os.path.join(d, "userlist.txt")
+    if server_user is None:
+        server, auth = "", f"auth_type = trust\nauth_file = {userlist}"
+    else:
+        server, auth = f" user={server_user}", "auth_type = any"
     with open(ini, "w") as f:
         f.write(f"""[databases]
-{dbname} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={dbname}
+{dbname} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={dbname}{server}
 [pgbouncer]
 listen_addr =
 listen_port = {port}
 unix_socket_dir = {d}
-auth_type = trust
-auth_file = {d}/userlist.txt
+{auth}
 pool_mode = transaction
-default_pool_size = 1
-max_client_conn = 20
+default_pool_size = {pool_size}
+max_client_conn = {max_clients}
 server_reset_query =
 logfile = {d}/pgbouncer.log
 pidfile = {d}/pgbouncer.pid
 """)
-    with open(os.path.join(d, "userlist.txt"), "w") as f:
+    with open(userlist, "w") as f:
         for user in users:
             f.write(f'"{user}" ""\n')
-    for path in (ini, os.path.join(d, "userlist.txt")):
+    for path in (ini, userlist):
         os.chmod(path, 0o644)
     cmd = [find_pgbouncer(), ini]
     if os.geteuid() == 0:

@@ -9,7 +9,7 @@ import jwt
 import psycopg
 import pytest
 
-from conftest import as_postgres, bin_path, connect, find_pgbouncer, wait_until
+from conftest import as_postgres, bin_path, connect, start_pgbouncer, wait_until
 
 STANDBY_SECRET = "standby-secret-standby-secret-0123456789"
 
@@ -18,34 +18,9 @@ STANDBY_SECRET = "standby-secret-standby-secret-0123456789"
 def pgbouncer(db, run_dir):
     """PgBouncer in transaction mode with ONE server connection, so consecutive
     transactions of different clients are guaranteed to share a backend."""
-    d = os.path.join(run_dir, "pgbouncer")
-    os.makedirs(d, exist_ok=True)
-    os.chmod(d, 0o777)
-    ini = os.path.join(d, "pgbouncer.ini")
-    with open(ini, "w") as f:
-        f.write(
-            f"""[databases]
-{db.name} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={db.name} user={os.environ['PGUSER']}
-[pgbouncer]
-listen_addr =
-listen_port = 6432
-unix_socket_dir = {d}
-auth_type = any
-pool_mode = transaction
-default_pool_size = 1
-max_client_conn = 20
-server_reset_query =
-logfile = {d}/pgbouncer.log
-pidfile = {d}/pgbouncer.pid
-"""
-        )
-    os.chmod(ini, 0o644)
-    cmd = [find_pgbouncer(), ini]
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "--"] + cmd
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_until(lambda: os.path.exists(os.path.join(d, ".s.PGSQL.6432")), 10)
-    yield {"host": d, "port": 6432, "dbname": db.name, "user": os.environ["PGUSER"]}
+    proc, kwargs = start_pgbouncer(run_dir, "pgbouncer", 6432, db.name, [],
+                                   server_user=os.environ["PGUSER"])
+    yield dict(kwargs, user=os.environ["PGUSER"])
     proc.terminate()
     proc.wait(10)
 

@@ -9,14 +9,13 @@ run are written to $STASH_RUN_DIR/soak.json."""
 import json
 import os
 import random
-import subprocess
 import threading
 import time
 
 import psycopg
 import pytest
 
-from conftest import find_pgbouncer, wait_until
+from conftest import start_pgbouncer
 
 SECONDS = float(os.environ.get("STASH_SOAK_SECONDS", "10"))
 CLIENTS = int(os.environ.get("STASH_SOAK_CLIENTS", "50"))
@@ -35,36 +34,9 @@ def soak_world(db, run_dir):
                       "tenant text NOT NULL, client int NOT NULL, seq int NOT NULL)')")
         for i in range(TENANTS):
             admin.execute("SELECT stash.tenant_create(%s)", (f"s{i:03d}",))
-    d = os.path.join(run_dir, "pgbouncer-soak")
-    os.makedirs(d, exist_ok=True)
-    os.chmod(d, 0o777)
-    with open(os.path.join(d, "userlist.txt"), "w") as f:
-        f.write(f'"{APP}" ""\n')
-    ini = os.path.join(d, "pgbouncer.ini")
-    with open(ini, "w") as f:
-        f.write(f"""[databases]
-{db.name} = host={os.environ['PGHOST']} port={os.environ['PGPORT']} dbname={db.name}
-[pgbouncer]
-listen_addr =
-listen_port = 6434
-unix_socket_dir = {d}
-auth_type = trust
-auth_file = {d}/userlist.txt
-pool_mode = transaction
-default_pool_size = {POOL}
-max_client_conn = {CLIENTS + 10}
-server_reset_query =
-logfile = {d}/pgbouncer.log
-pidfile = {d}/pgbouncer.pid
-""")
-    for p in (ini, os.path.join(d, "userlist.txt")):
-        os.chmod(p, 0o644)
-    cmd = [find_pgbouncer(), ini]
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "--"] + cmd
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_until(lambda: os.path.exists(os.path.join(d, ".s.PGSQL.6434")), 10)
-    yield {"host": d, "port": 6434, "dbname": db.name, "user": APP}
+    proc, kwargs = start_pgbouncer(run_dir, "pgbouncer-soak", 6434, db.name, [APP],
+                                   pool_size=POOL, max_clients=CLIENTS + 10)
+    yield dict(kwargs, user=APP)
     proc.terminate()
     proc.wait(10)
     with db.connect() as admin:
