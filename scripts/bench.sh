@@ -33,8 +33,7 @@ if [ -n "${BENCH_PG_CONFIG:-}" ]; then
   export CARGO_TARGET_DIR="$ROOT/target/bench-$(echo "$BENCH_PG_CONFIG" | tr -c 'A-Za-z0-9\n' _)"
 fi
 MODE=${1:-full}
-PGV=${PG:-17}
-case "$PGV" in *" "*) PGV=17 ;; esac
+PGV=$(single_pg_version)
 pg_config_for "$PGV" >/dev/null || exit 2
 PGB="$(pg_bindir_for "$PGV")/pgbench"
 

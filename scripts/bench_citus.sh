@@ -5,8 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 MODE=${1:-full}
-PGV=${PG:-17}
-case "$PGV" in *" "*) PGV=17 ;; esac
+PGV=$(single_pg_version)
 cfg=$(pg_config_for "$PGV") || exit 2
 [ -f "$("$cfg" --pkglibdir)/citus.so" ] \
   || { echo "Citus is not installed into PostgreSQL $PGV (make setup builds it into 17 and 18)" >&2; exit 2; }

@@ -8,8 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 MODE=${1:-full}
-PGV=${PG:-17}
-case "$PGV" in *" "*) PGV=17 ;; esac
+PGV=$(single_pg_version)
 PGB="$(pg_bindir_for "$PGV")/pgbench"
 if [ "$MODE" = full ]; then N=10000 MARKS="1000 5000 10000" DUR=30 RUNS=3 PROFILE=--release LIMIT=64MB
 else N=60 MARKS="20 40 60" DUR=2 RUNS=1 PROFILE= LIMIT=1MB; fi

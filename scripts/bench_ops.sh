@@ -9,8 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 MODE=${1:-full}
-PGV=${PG:-17}
-case "$PGV" in *" "*) PGV=17 ;; esac
+PGV=$(single_pg_version)
 pg_config_for "$PGV" >/dev/null || exit 2
 BIN=$(pg_bindir_for "$PGV")
 if [ "$MODE" = full ]; then

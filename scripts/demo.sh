@@ -9,8 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 MODE=${1:-demo}
-PGV=${PG:-17}
-case "$PGV" in *" "*) PGV=17 ;; esac   # `make demo` inherits PG="15 16 17 18" from make test
+PGV=$(single_pg_version)
 pg_config_for "$PGV" >/dev/null || exit 2
 
 DIR=$(mktemp -d /tmp/stash-demo.XXXXXX)

@@ -13,6 +13,10 @@ pg_config_for() {  # $1 = major
 }
 pg_bindir_for() { "$(pg_config_for "$1")" --bindir; }
 
+# The one version a demo or benchmark runs on: $PG, or 17 when $PG is a list (the demo and
+# the benchmarks' smoke runs inside `make test` inherit PG="15 16 17 18").
+single_pg_version() { case "${PG:-17}" in *" "*) echo 17 ;; *) echo "${PG:-17}" ;; esac; }
+
 # One psql for every server version, so expected output does not depend on the client.
 PSQL="${PSQL:-/usr/lib/postgresql/15/bin/psql}"
 
