@@ -331,26 +331,15 @@ statement that runs them (`CALL` contains everything, `_migrate_all_next` all bu
         query = query.strip().replace("|", "\\|")
         print(f"| {us} | `{query}` |")
 
-memory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "memory.md")
-if os.path.exists(memory):
+# The results other commands write, in this order; findings.md (the profiles) always.
+BENCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench")
+for part, optional in (("memory.md", True),   # make bench-memory
+                       ("ops.md", True),      # make bench-ops
+                       ("cli.md", True),      # the cli section of make bench
+                       ("citus.md", True),    # make bench-citus
+                       ("findings.md", False)):
+    path = os.path.join(BENCH_DIR, part)
+    if optional and not os.path.exists(path):
+        continue
     print()
-    print(open(memory).read().rstrip())
-
-ops = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "ops.md")
-if os.path.exists(ops):  # make bench-ops
-    print()
-    print(open(ops).read().rstrip())
-
-cli = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "cli.md")
-if os.path.exists(cli):  # the cli section of make bench
-    print()
-    print(open(cli).read().rstrip())
-
-citus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "citus.md")
-if os.path.exists(citus):  # make bench-citus
-    print()
-    print(open(citus).read().rstrip())
-
-findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "findings.md")
-print()
-print(open(findings).read().rstrip())
+    print(open(path).read().rstrip())
