@@ -187,11 +187,10 @@ pub(crate) fn statements(sql: &str) -> Vec<String> {
 /// bytes, hex) and gives the password to the coordinator's connections through
 /// pg_dist_authinfo.  `ALTER ROLE … PASSWORD`, not `CREATE ROLE … PASSWORD`: Citus
 /// forwards an ALTER ROLE to the workers with the stored hash, a CREATE ROLE with the
-/// text as written.  Returns whether it did anything (nothing without Citus: the role
-/// stays NOLOGIN).
-pub(crate) fn give_login(role: &str) -> bool {
+/// text as written.  Without Citus it does nothing: the role stays NOLOGIN.
+pub(crate) fn give_login(role: &str) {
     if !active() {
-        return false;
+        return;
     }
     let mut bytes = [0u8; 32];
     if !unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) } {
@@ -211,12 +210,11 @@ pub(crate) fn give_login(role: &str) -> bool {
     })
     .unwrap_or_else(|e| panic!("give tenant role {role} a login: {e}"));
     remember_login(role, &password);
-    true
 }
 
 /// Records the password of tenant role `role` in pg_dist_authinfo for every node (node
 /// id 0), where Citus looks it up when it connects to a worker as that role.
-pub(crate) fn remember_login(role: &str, password: &str) {
+fn remember_login(role: &str, password: &str) {
     executor::as_owner(|| {
         Spi::run_with_args(
             "INSERT INTO pg_catalog.pg_dist_authinfo (nodeid, rolename, authinfo)
@@ -246,22 +244,19 @@ pub(crate) fn login_is_ours(role: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Follows a tenant role's rename (`old` → `new`) or drop (`new` None) in pg_dist_authinfo.
-pub(crate) fn forget_or_rename_login(old: &str, new: Option<&str>) {
+/// Forgets the pg_dist_authinfo row of tenant role `role` (dropped, or renamed: the new
+/// name gets its own with a new password, see [`give_login`]).
+pub(crate) fn forget_login(role: &str) {
     if !active() {
         return;
     }
-    executor::as_owner(|| match new {
-        Some(new) => Spi::run_with_args(
-            "UPDATE pg_catalog.pg_dist_authinfo SET rolename = $2 WHERE rolename = $1",
-            &[old.to_string().into(), new.to_string().into()],
-        ),
-        None => Spi::run_with_args(
+    executor::as_owner(|| {
+        Spi::run_with_args(
             "DELETE FROM pg_catalog.pg_dist_authinfo WHERE rolename = $1",
-            &[old.to_string().into()],
-        ),
+            &[role.to_string().into()],
+        )
     })
-    .unwrap_or_else(|e| panic!("pg_dist_authinfo of tenant role {old}: {e}"));
+    .unwrap_or_else(|e| panic!("pg_dist_authinfo of tenant role {role}: {e}"));
 }
 
 /// `host:port` of the worker holding the tenant whose schema has oid `schema`; NULL
@@ -405,7 +400,8 @@ fn tenant_distribute(
             .and_then(|name| roles::role_oid(&name))
             .unwrap_or_else(|| errors::unknown_tenant(&tenant.slug));
         ensure_login(&role);
-        executor::as_role(owner, 0, || settle(&tenant.schema, Some(&role)));
+        // the login is there already: settle need not look again
+        executor::as_role(owner, 0, || settle(&tenant.schema, None));
         let node = lifecycle::schema_oid(&tenant.schema).and_then(node_of);
         placed.push((tenant.slug, node));
     }

@@ -252,7 +252,7 @@ pub(crate) fn drop(slug: &str, id: pgrx::Uuid) {
     let role = role_name(slug, id);
     if role_exists(&role) {
         let r = quote_identifier(&role);
-        crate::citus::forget_or_rename_login(&role, None);
+        crate::citus::forget_login(&role);
         run_as_owner(&format!("DROP OWNED BY {r}; DROP ROLE {r}"));
     }
 }
@@ -272,9 +272,9 @@ pub(crate) fn rename(old_slug: &str, new_slug: &str, id: pgrx::Uuid) {
             current_database()
         ))
     ));
-    // Under Citus: a rename clears an md5 password, so the role gets a new one, which
-    // pg_dist_authinfo follows along with the name.
-    crate::citus::forget_or_rename_login(&old, Some(&new));
+    // Under Citus: a rename clears an md5 password, so the role gets a new one, kept in
+    // pg_dist_authinfo under its new name.
+    crate::citus::forget_login(&old);
     crate::citus::give_login(&new);
 }
 
