@@ -19,9 +19,15 @@ PG_ROOT = os.environ.get("PG_ROOT", "/opt/stash-pg")
 
 # The client-stack recipes (and Citus) run on one PostgreSQL version, the default one: they
 # test the clients, not the server, and together take minutes.  Elsewhere they skip, saying so.
-on_default_pg_only = pytest.mark.skipif(
-    os.environ.get("STASH_PG_MAJOR", "") != os.environ.get("STASH_PG_DEFAULT", "17"),
-    reason="client stacks run on the default PostgreSQL version only (make test PG=17)")
+def default_pg_only(reason):
+    """A skip mark for every version but the default one, saying why."""
+    return pytest.mark.skipif(
+        os.environ.get("STASH_PG_MAJOR", "") != os.environ.get("STASH_PG_DEFAULT", "17"),
+        reason=reason)
+
+
+on_default_pg_only = default_pg_only(
+    "client stacks run on the default PostgreSQL version only (make test PG=17)")
 
 
 def bin_path(name):

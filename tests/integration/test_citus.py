@@ -12,14 +12,13 @@ import psycopg
 import pytest
 
 from citus_cluster import CitusCluster
-from conftest import BINDIR, RUN_DIR
+from conftest import BINDIR, RUN_DIR, default_pg_only
 
 # Citus 14 supports PostgreSQL 16-18; make setup builds it into 17 (and 18), and the suite
 # runs on the default version only (make test PG=17), where a missing Citus is a failure.
-pytestmark = pytest.mark.skipif(
-    os.environ.get("STASH_PG_MAJOR", "") != os.environ.get("STASH_PG_DEFAULT", "17"),
-    reason="the Citus suite runs on the default PostgreSQL version only (17): "
-           "Citus 14 has no PostgreSQL 15 build, and one version proves the cluster")
+pytestmark = default_pg_only(
+    "the Citus suite runs on the default PostgreSQL version only (17): "
+    "Citus 14 has no PostgreSQL 15 build, and one version proves the cluster")
 
 COMMERCE = (Path(__file__).resolve().parents[1] / "fixtures" / "commerce.sql").read_text()
 COMMERCE_DOWN = "DROP TABLE blog_posts, reviews, payouts, orders, products, creators, customers"
