@@ -187,6 +187,6 @@ fi
 done_step
 
 # --- client stacks and Citus: scripts/setup.d, one fragment per concern --------------------
-VENV="$PG_ROOT/venv" NODE_DIR="$PG_ROOT/node" source "$(dirname "$0")/setup_fragments.sh"
+source "$(dirname "$0")/setup_fragments.sh"  # with VENV and NODE_DIR set above
 
 echo "=== setup: complete in $(( $(date +%s) - SETUP_T0 ))s"
