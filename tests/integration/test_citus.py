@@ -568,10 +568,11 @@ def test_migration_sql_shapes_are_split_and_distributed(cluster, dbname):
             c.execute("DELETE FROM stash.migrations WHERE version >= %s", (v,))
 
 
-def test_tenants_from_before_citus_are_brought_onto_the_cluster(cluster):
+def test_tenants_from_before_citus_are_brought_onto_the_cluster(cluster, dbname):
     """A database that had stash_tenancy (and tenants with rows) before Citus:
     tenant_distribute makes each tenant schema a distributed schema on a worker, its role
-    a login, and the application enters it as before."""
+    a login, and the application enters it as before.  (`dbname` for the application role
+    it creates.)"""
     name = "stash_before_citus"
     for node in cluster.nodes:
         with node.connect("postgres") as c:
@@ -601,6 +602,11 @@ def test_tenants_from_before_citus_are_brought_onto_the_cluster(cluster):
             assert set(distributed_of(c, "tenant_old_a")) == tables_of(c, "tenant_old_a")
             again = dict(c.execute("SELECT slug, node FROM stash.tenant_distribute('old_a')").fetchall())
             assert again == {"old_a": placed["old_a"]}, "idempotent"
+            with pytest.raises(psycopg.errors.UndefinedObject):
+                c.execute("SELECT * FROM stash.tenant_distribute('no_such_tenant')")
+        with app(cluster, name) as a:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                a.execute("SELECT * FROM stash.tenant_distribute()")
         with app(cluster, name, autocommit=False) as conn:
             for t in ("old_a", "old_b"):
                 with conn.transaction():
