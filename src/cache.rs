@@ -20,6 +20,7 @@ use crate::guc;
 use crate::registry::{self, Key, Tenant};
 use crate::roles;
 use pgrx::prelude::*;
+use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
@@ -39,42 +40,86 @@ const FILL_LIMIT: usize = 50_000;
 /// short-lived connection that enters one or two tenants never pays for all of them.
 const FILL_AFTER_MISSES: u32 = 16;
 
+/// The longest slug (the registry's CHECK): slugs fit inline in keys and entries.
+const SLUG_MAX: usize = 56;
+
+/// A slug as a hash key, inline and zero-padded: a lookup compares it in the bucket
+/// itself instead of following a pointer to a string elsewhere in memory.  With 10,000
+/// tenants the entries are rarely in the CPU's caches (the tenants' queries between two
+/// enters evict them), so every pointer followed is a memory access of its own.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SlugKey([u8; SLUG_MAX]);
+
+impl SlugKey {
+    fn new(slug: &str) -> Option<SlugKey> {
+        let bytes = slug.as_bytes();
+        (bytes.len() <= SLUG_MAX && !bytes.contains(&0)).then(|| {
+            let mut key = [0; SLUG_MAX];
+            key[..bytes.len()].copy_from_slice(bytes);
+            SlugKey(key)
+        })
+    }
+}
+
 /// A registry row in the form tenant_enter consumes it: the values it SETs are built once
 /// per backend and tenant, not on every call (formatting the uuid and quoting the schema
-/// were a measurable part of a call; see BENCHMARKS.md).
+/// were a measurable part of a call; see BENCHMARKS.md), and kept inline, so that one
+/// call reads a few adjacent cache lines (see [`SlugKey`]).
 pub(crate) struct Entry {
-    /// The name of the tenant's role, and its oid once looked up (only application roles
-    /// need it, so a fill of the whole registry does not look up 10,000 roles).
+    /// The slug and the id as NUL-terminated text, ready for set_config_option.
+    slug: [u8; SLUG_MAX + 1],
+    id_text: [u8; 37],
     id: pgrx::Uuid,
-    role: std::cell::OnceCell<Option<pg_sys::Oid>>,
-    pub slug: CString,
-    pub id_text: CString,
-    quoted_schema: String,
-    schema: String,
-    /// The schema's oid, once looked up (tenant_enter locks it).
-    schema_oid: std::cell::OnceCell<Option<pg_sys::Oid>>,
+    /// The schema's oid as read with the registry row (tenant_enter locks it).
+    schema_oid: Option<pg_sys::Oid>,
     pub suspended: bool,
-    /// The tenant's search_path and the `stash.shared_schemas` value it was built from.
-    path: RefCell<Option<(CString, CString)>>,
+    /// The catalog-cache release epoch in which this backend last entered the tenant
+    /// (memory.rs counts the tenants whose catalog entries are loaded afresh).
+    pub(crate) entered_in: Cell<u64>,
+    /// The oid of the tenant's role, once looked up (only application roles need it, so
+    /// a fill of the whole registry does not look up 10,000 roles).
+    role: std::cell::OnceCell<Option<pg_sys::Oid>>,
+    /// The tenant's search_path, and the [`shared_generation`] it was built in.
+    path: RefCell<Option<(u64, CString)>>,
+    quoted_schema: String,
+}
+
+/// Text into a NUL-terminated inline buffer (the text is known to fit and have no NUL).
+fn inline<const N: usize>(text: &str) -> [u8; N] {
+    let mut buf = [0; N];
+    buf[..text.len()].copy_from_slice(text.as_bytes());
+    buf
 }
 
 impl Entry {
     fn new(tenant: &Tenant) -> Entry {
+        assert!(
+            tenant.slug.len() <= SLUG_MAX,
+            "the registry's CHECK bounds slugs"
+        );
         Entry {
+            slug: inline(&tenant.slug),
+            id_text: inline(&tenant.id.to_string()),
             id: tenant.id,
-            role: std::cell::OnceCell::new(),
-            slug: CString::new(tenant.slug.as_str()).expect("slugs have no NUL"),
-            id_text: CString::new(tenant.id.to_string()).expect("uuids have no NUL"),
-            quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
-            schema: tenant.schema.clone(),
-            schema_oid: std::cell::OnceCell::new(),
+            schema_oid: tenant.schema_oid,
             suspended: tenant.suspended,
+            entered_in: Cell::new(0),
+            role: std::cell::OnceCell::new(),
             path: RefCell::new(None),
+            quoted_schema: pgrx::spi::quote_identifier(&tenant.schema),
         }
     }
 
+    pub(crate) fn slug_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.slug).expect("NUL-terminated")
+    }
+
+    pub(crate) fn id_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.id_text).expect("NUL-terminated")
+    }
+
     pub(crate) fn slug(&self) -> &str {
-        self.slug.to_str().expect("slugs are ASCII")
+        self.slug_cstr().to_str().expect("slugs are ASCII")
     }
 
     /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).  A
@@ -88,27 +133,39 @@ impl Entry {
     /// The oid of the tenant's schema, None if it is missing.  An oid survives a rename
     /// of the schema, so a lock on it is a lock on the tenant's content.
     pub(crate) fn schema_oid(&self) -> Option<pg_sys::Oid> {
-        *self
-            .schema_oid
-            .get_or_init(|| crate::lifecycle::schema_oid(&self.schema))
+        self.schema_oid
     }
 
     /// Calls `f` with the tenant's search_path under the current `stash.shared_schemas`.
     pub(crate) fn with_search_path<R>(&self, f: impl FnOnce(&CStr) -> R) -> R {
-        let shared = guc::shared_schemas_cstr();
+        let generation = shared_generation();
         let mut memo = self.path.borrow_mut();
         if memo
             .as_ref()
-            .is_none_or(|(built_from, _)| built_from.as_c_str() != shared)
+            .is_none_or(|(built_in, _)| *built_in != generation)
         {
-            let path = guc::search_path(&self.quoted_schema, &shared.to_string_lossy());
+            let shared = guc::shared_schemas_cstr().to_string_lossy();
+            let path = guc::search_path(&self.quoted_schema, &shared);
             *memo = Some((
-                shared.to_owned(),
+                generation,
                 CString::new(path).expect("GUC values never contain NUL"),
             ));
         }
         f(&memo.as_ref().expect("just built").1)
     }
+}
+
+/// A number that changes whenever `stash.shared_schemas` does: the entries' search_paths
+/// remember it instead of each keeping a copy of the setting.
+fn shared_generation() -> u64 {
+    SHARED.with(|seen| {
+        let current = guc::shared_schemas_cstr();
+        let mut seen = seen.borrow_mut();
+        if seen.0.as_c_str() != current {
+            *seen = (current.to_owned(), seen.1 + 1);
+        }
+        seen.1
+    })
 }
 
 #[derive(Default)]
@@ -120,8 +177,8 @@ struct AppRoles {
 
 #[derive(Default)]
 struct Tenants {
-    by_slug: HashMap<String, Rc<Entry>>,
-    by_id: HashMap<[u8; 16], Rc<Entry>>,
+    by_slug: FxHashMap<SlugKey, Rc<Entry>>,
+    by_id: FxHashMap<[u8; 16], Rc<Entry>>,
     /// The invalidation generation these entries are valid for.
     generation: u64,
     /// Whether the entries are the whole registry as of `generation`: then a key that is
@@ -136,14 +193,15 @@ struct Tenants {
 impl Tenants {
     fn get(&self, key: &Key) -> Option<Rc<Entry>> {
         match key {
-            Key::Slug(s) => self.by_slug.get(*s).cloned(),
+            Key::Slug(s) => self.by_slug.get(&SlugKey::new(s)?).cloned(),
             Key::Id(id) => self.by_id.get(id.as_bytes()).cloned(),
         }
     }
 
     fn insert(&mut self, tenant: Tenant, entry: Rc<Entry>) {
         self.by_id.insert(*tenant.id.as_bytes(), entry.clone());
-        self.by_slug.insert(tenant.slug, entry);
+        let slug = SlugKey::new(&tenant.slug).expect("the registry's CHECK bounds slugs");
+        self.by_slug.insert(slug, entry);
     }
 
     fn clear(&mut self) {
@@ -154,6 +212,8 @@ impl Tenants {
 }
 
 thread_local! {
+    /// The last `stash.shared_schemas` seen, and its generation ([`shared_generation`]).
+    static SHARED: RefCell<(CString, u64)> = RefCell::new((CString::default(), 0));
     static TENANTS: RefCell<Tenants> = RefCell::new(Tenants::default());
     static APP_ROLES: RefCell<AppRoles> = RefCell::new(AppRoles::default());
     /// The registry's owner and relid, and the generation they were read in.
@@ -292,6 +352,22 @@ pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
         });
     }
     APP_ROLES.with(|a| a.borrow().oids.get(&role).copied())
+}
+
+/// PostgreSQL's invalidate-everything (`InvalidateSystemCaches`), for memory.rs's release
+/// of the catalog caches.  A local reset changes no catalog, so the registry caches stay
+/// valid: the one relcache and the one role callback the reset itself makes are not
+/// counted.  Any further callback during it (it reads catalogs, and a lock taken there
+/// may apply other sessions' invalidations) does count, so nothing committed is missed.
+pub(crate) fn reset_catalog_caches() {
+    /// What one InvalidateSystemCaches bumps: on_relcache_invalidation (InvalidOid) and
+    /// on_role_invalidation, once each.
+    const OWN_BUMPS: u64 = 2;
+    let before = GENERATION.get();
+    unsafe { pg_sys::InvalidateSystemCaches() };
+    if GENERATION.get() == before + OWN_BUMPS {
+        GENERATION.set(before);
+    }
 }
 
 /// The current invalidation generation: a cache filled in it is valid while this stays.

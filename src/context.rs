@@ -91,6 +91,7 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     if tenant.suspended {
         errors::tenant_suspended(tenant.slug());
     }
+    crate::memory::note_entered(&tenant.entered_in);
     if matches!(entrant, Entrant::Application { .. }) {
         let role = tenant.role().unwrap_or_else(|| {
             errors::raise(
@@ -112,8 +113,8 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
         });
     }
     tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
-    guc::set_local_cstr(guc::TENANT_NAME, &tenant.slug);
-    guc::set_local_cstr(guc::TENANT_ID_NAME, &tenant.id_text);
+    guc::set_local_cstr(guc::TENANT_NAME, tenant.slug_cstr());
+    guc::set_local_cstr(guc::TENANT_ID_NAME, tenant.id_cstr());
 }
 
 /// Enters the tenant for the rest of the current transaction: search_path becomes the

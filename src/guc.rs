@@ -157,11 +157,15 @@ pub(crate) fn tenant_search_path(schema: &str) -> String {
 /// *first*, so a temporary object left on a pooled connection could shadow the tenant's
 /// own tables.
 pub(crate) fn search_path(quoted_schema: &str, shared: &str) -> String {
-    if shared.trim().is_empty() {
-        format!("{quoted_schema}, pg_temp")
-    } else {
-        format!("{quoted_schema}, {shared}, pg_temp")
+    let shared = shared.trim();
+    let mut path = String::with_capacity(quoted_schema.len() + shared.len() + 12);
+    path.push_str(quoted_schema);
+    if !shared.is_empty() {
+        path.push_str(", ");
+        path.push_str(shared);
     }
+    path.push_str(", pg_temp");
+    path
 }
 
 pub(crate) fn shared_schemas() -> String {

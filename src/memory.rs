@@ -19,26 +19,42 @@
 //! use, the high-water mark is the limit plus one tenant.
 //!
 //! The check must cost nothing on the hot path: measuring is a walk over thousands of
-//! contexts, so tenant_enter measures only every so many calls, and schedules the next
-//! walk from what it measured: the room left below the limit divided by (twice) the
-//! growth per call seen since the previous walk (at least [`MIN_GROWTH`]).  Far below the
-//! limit a walk comes every [`MAX_INTERVAL`] calls; near it, every call or two.
+//! contexts, so tenant_enter measures only now and then.  The caches grow when a tenant is
+//! entered for the first time since the last release (its tables' entries are loaded);
+//! entering a tenant already cached adds next to nothing.  So the next walk is scheduled in
+//! *new* tenants: what fills three quarters of the room left below the limit at the largest
+//! growth per new tenant measured so far (at least [`MIN_GROWTH`]).  Each walk costs about
+//! a microsecond per thousand cached entries, so they are few — about
+//! log4(limit / growth), seven for 64 MB of 8-table tenants — and the overshoot stays
+//! within one tenant.  A pool connection cycling through tenants it
+//! already holds never walks.  Growth that comes from elsewhere (an administrator reading
+//! many tables, many new statements) is caught by CacheMemoryContext's own allocated size,
+//! one field: when it grows by [`BACKSTOP`] of the limit since the last walk, the next
+//! tenant_enter walks.
 use crate::guc;
 use pgrx::prelude::*;
 use std::cell::Cell;
 
-/// The least growth per tenant_enter assumed when scheduling the next walk: about one
-/// 8-table tenant's catalog entries.  A smaller measured growth (the same tenants again
-/// and again) would space the walks so far apart that a burst of new tenants overshoots.
-const MIN_GROWTH: i64 = 64 * 1024;
-/// Calls between two walks at most.
-const MAX_INTERVAL: i64 = 1024;
+/// The least growth per new tenant assumed when scheduling the next walk.
+const MIN_GROWTH: i64 = 8 * 1024;
+/// The growth assumed before the first measurement: about one 8-table tenant.
+const FIRST_GROWTH: i64 = 64 * 1024;
+/// CacheMemoryContext's own allocation growing by this fraction of the limit since the
+/// last walk makes the next tenant_enter walk, whatever the tenant.
+const BACKSTOP: i64 = 8;
 
 thread_local! {
-    /// Calls of tenant_enter left before the next walk.
-    static COUNTDOWN: Cell<i64> = const { Cell::new(0) };
-    /// Calls since the last walk, and the bytes in use it measured (after any release).
-    static CALLS: Cell<i64> = const { Cell::new(0) };
+    /// Bumped by every release: a tenant entered in an older epoch is new again.
+    static EPOCH: Cell<u64> = const { Cell::new(1) };
+    /// Tenants entered for the first time since the release, counted since the last walk.
+    static NEW_TENANTS: Cell<i64> = const { Cell::new(0) };
+    /// New tenants after which the next walk is due.
+    static DUE: Cell<i64> = const { Cell::new(0) };
+    /// CacheMemoryContext's own allocated bytes past which the next walk is due anyway.
+    static BACKSTOP_AT: Cell<i64> = const { Cell::new(0) };
+    /// The largest growth per new tenant measured (bytes).
+    static GROWTH: Cell<i64> = const { Cell::new(FIRST_GROWTH) };
+    /// The bytes in use the last walk measured (after any release).
     static MEASURED: Cell<i64> = const { Cell::new(0) };
     static RESETS: Cell<i64> = const { Cell::new(0) };
     /// What the last release left in use: entries that stayed (open relations, plans).
@@ -51,6 +67,11 @@ thread_local! {
 /// allocated bytes (free space included).
 fn cache_context_total() -> i64 {
     unsafe { pg_sys::MemoryContextMemAllocated(pg_sys::CacheMemoryContext, true) as i64 }
+}
+
+/// CacheMemoryContext's own allocated bytes, without its children: one field.
+fn cache_context_own() -> i64 {
+    unsafe { (*pg_sys::CacheMemoryContext).mem_allocated as i64 }
 }
 
 /// The bytes in use in CacheMemoryContext and its children.
@@ -77,6 +98,16 @@ fn cache_context_used() -> i64 {
     totals.totalspace as i64 - totals.freespace as i64
 }
 
+/// Called by tenant_enter once it has entered: counts the tenant if its catalog entries
+/// are not cached since the last release.  `seen_in` is the tenant's own marker (cache.rs).
+pub(crate) fn note_entered(seen_in: &Cell<u64>) {
+    let epoch = EPOCH.get();
+    if seen_in.get() != epoch {
+        seen_in.set(epoch);
+        NEW_TENANTS.set(NEW_TENANTS.get() + 1);
+    }
+}
+
 /// Called by tenant_enter before it enters: releases the catalog caches when what they
 /// hold in use is past `stash.cache_limit`.
 pub(crate) fn enforce_limit() {
@@ -84,10 +115,10 @@ pub(crate) fn enforce_limit() {
     if limit <= 0 || unsafe { pg_sys::CacheMemoryContext.is_null() } {
         return;
     }
-    CALLS.set(CALLS.get() + 1);
-    let countdown = COUNTDOWN.get() - 1;
-    if countdown > 0 && MEASURED_FOR.get() == limit {
-        COUNTDOWN.set(countdown);
+    if MEASURED_FOR.get() == limit
+        && NEW_TENANTS.get() < DUE.get()
+        && cache_context_own() < BACKSTOP_AT.get()
+    {
         return;
     }
     if MEASURED_FOR.get() != limit {
@@ -95,20 +126,25 @@ pub(crate) fn enforce_limit() {
     }
     MEASURED_FOR.set(limit);
     let mut used = cache_context_used();
-    let growth = ((used - MEASURED.get()) / CALLS.get().max(1)).max(MIN_GROWTH);
+    if NEW_TENANTS.get() > 0 {
+        let per_tenant = (used - MEASURED.get()) / NEW_TENANTS.get();
+        GROWTH.set(GROWTH.get().max(per_tenant).max(MIN_GROWTH));
+    }
     // If a release left much in use (a huge working set, or a limit below what the
     // session needs), releasing again at the limit would release on every call: the next
     // release then waits for a quarter of the limit of new growth.
     let threshold = limit.max(FLOOR.get() + limit / 4);
     if used > threshold {
-        unsafe { pg_sys::InvalidateSystemCaches() };
+        crate::cache::reset_catalog_caches();
         RESETS.set(RESETS.get() + 1);
+        EPOCH.set(EPOCH.get() + 1);
         used = cache_context_used();
         FLOOR.set(used);
     }
     MEASURED.set(used);
-    CALLS.set(0);
-    COUNTDOWN.set(((threshold - used) / (2 * growth)).clamp(1, MAX_INTERVAL));
+    NEW_TENANTS.set(0);
+    DUE.set(((threshold - used) * 3 / (4 * GROWTH.get())).max(1));
+    BACKSTOP_AT.set(cache_context_own() + limit / BACKSTOP);
 }
 
 /// This backend's catalog caches: their size now, how often tenant_enter released them,

@@ -4,7 +4,7 @@
 use crate::executor;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::{SpiResult, SpiTupleTable};
+use pgrx::spi::{SpiHeapTupleData, SpiResult, SpiTupleTable};
 
 extension_sql!(
     r#"
@@ -56,6 +56,10 @@ pub(crate) struct Tenant {
     pub slug: String,
     pub schema: String,
     pub suspended: bool,
+    /// The schema's oid as of the read (None if the schema is missing): read with the row,
+    /// so that tenant_enter never looks a schema up by name (a catalog-cache miss for
+    /// every tenant a fresh connection meets).
+    pub schema_oid: Option<pg_sys::Oid>,
 }
 
 pub(crate) enum Key<'a> {
@@ -81,43 +85,37 @@ impl Key<'_> {
 
 // Fully qualified, operators included: tenant_enter runs this without a fixed search_path.
 const COLUMNS: &str = "t.id, t.slug, t.schema_name::pg_catalog.text, \
-    t.status OPERATOR(pg_catalog.=) 'suspended'";
+    t.status OPERATOR(pg_catalog.=) 'suspended', n.oid";
+const FROM: &str = "stash.tenants t LEFT JOIN pg_catalog.pg_namespace n \
+    ON n.nspname OPERATOR(pg_catalog.=) t.schema_name";
 
-fn row(table: SpiTupleTable) -> SpiResult<Option<Tenant>> {
-    if table.is_empty() {
-        return Ok(None);
-    }
-    let table = table.first();
-    let tenant = Tenant {
-        id: table.get(1)?.expect("id is NOT NULL"),
-        slug: table.get(2)?.expect("slug is NOT NULL"),
-        schema: table.get(3)?.expect("schema_name is NOT NULL"),
-        suspended: table.get(4)?.expect("status is NOT NULL"),
-    };
-    Ok(Some(tenant))
+fn tenant(row: &SpiHeapTupleData) -> SpiResult<Tenant> {
+    Ok(Tenant {
+        id: row.get(1)?.expect("id is NOT NULL"),
+        slug: row.get(2)?.expect("slug is NOT NULL"),
+        schema: row.get(3)?.expect("schema_name is NOT NULL"),
+        suspended: row.get(4)?.expect("status is NOT NULL"),
+        schema_oid: row.get(5)?,
+    })
+}
+
+fn row(mut table: SpiTupleTable) -> SpiResult<Option<Tenant>> {
+    table.next().map(|r| tenant(&r)).transpose()
 }
 
 /// Reads one tenant with the given snapshot semantics of the caller (see context.rs for
 /// why tenant_enter pushes a fresh snapshot first).
 pub(crate) fn find(key: &Key) -> Option<Tenant> {
     let (predicate, arg) = key.predicate_and_arg();
-    let sql = format!("SELECT {COLUMNS} FROM stash.tenants t WHERE {predicate}");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {predicate}");
     executor::select(&sql, &[arg], row)
 }
 
 /// Reads every tenant, or None when there are more than `limit`.
 pub(crate) fn all(limit: usize) -> Option<Vec<Tenant>> {
-    let sql = format!("SELECT {COLUMNS} FROM stash.tenants t LIMIT $1");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} LIMIT $1");
     let rows = executor::select(&sql, &[(limit as i64 + 1).into()], |t| {
-        t.map(|r| {
-            Ok(Tenant {
-                id: r.get(1)?.expect("id is NOT NULL"),
-                slug: r.get(2)?.expect("slug is NOT NULL"),
-                schema: r.get(3)?.expect("schema_name is NOT NULL"),
-                suspended: r.get(4)?.expect("status is NOT NULL"),
-            })
-        })
-        .collect::<SpiResult<Vec<_>>>()
+        t.map(|r| tenant(&r)).collect::<SpiResult<Vec<_>>>()
     });
     (rows.len() <= limit).then_some(rows)
 }
@@ -127,6 +125,6 @@ pub(crate) fn all(limit: usize) -> Option<Vec<Tenant>> {
 /// while tenant_enter (a plain read) never waits for any of them.
 pub(crate) fn lock(key: &Key) -> Option<Tenant> {
     let (predicate, arg) = key.predicate_and_arg();
-    let sql = format!("SELECT {COLUMNS} FROM stash.tenants t WHERE {predicate} FOR UPDATE");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {predicate} FOR UPDATE OF t");
     executor::update(&sql, &[arg], row)
 }

@@ -68,6 +68,46 @@ def test_drop_in_a_makes_enter_fail_in_b_at_once(db):
         assert new_id == old_id
 
 
+def test_catalog_cache_releases_keep_registry_changes_visible(db):
+    """stash.cache_limit releases b's catalog caches at every tenant_enter (1kB is always
+    exceeded); the registry cache survives a release (it changes no catalog), so what a
+    commits must still reach b through the invalidation it sends: a suspend, a reset
+    (the schema gets a new oid, which b had cached), a drop."""
+    with db.connect() as a, db.connect() as b:
+        a.execute("SELECT stash.migration_add(1, 'items', 'CREATE TABLE items (v int)')")
+        for slug in ("acme", "globex"):
+            a.execute("SELECT stash.tenant_create(%s)", (slug,))
+        b.execute("SET stash.cache_limit = '1kB'")
+        resets = lambda: b.execute("SELECT cache_resets FROM stash.backend_stats()").fetchone()[0]
+        before = resets()
+        for slug in ("acme", "globex", "acme"):
+            assert enter(b, slug) == slug
+        assert resets() >= before + 2
+        a.execute("SELECT stash.tenant_suspend('acme')")
+        with pytest.raises(errors.ObjectNotInPrerequisiteState, match='tenant "acme" is suspended'):
+            enter(b, "acme")
+        a.execute("SELECT stash.tenant_resume('acme')")
+        with b.transaction():
+            b.execute("SELECT stash.tenant_enter('acme')")
+            b.execute("INSERT INTO items VALUES (1)")
+        a.execute("SET stash.allow_reset = on")
+        a.execute("SELECT stash.tenant_reset('acme')")
+        with b.transaction():
+            b.execute("SELECT stash.tenant_enter('globex')")
+            b.execute("SELECT stash.tenant_enter('acme')")
+            # the fresh schema, locked by its new oid: the reset emptied it
+            assert b.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+            locked = b.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'object' AND pid = pg_backend_pid()"
+                " AND classid = 'pg_namespace'::regclass AND objid = 'tenant_acme'::regnamespace"
+            ).fetchone()[0]
+            assert locked == 1
+        a.execute("SELECT stash.tenant_drop('acme')")
+        with pytest.raises(errors.UndefinedObject, match='tenant "acme" does not exist'):
+            enter(b, "acme")
+        assert enter(b, "globex") == "globex"
+
+
 def test_concurrent_create_of_one_slug_yields_one_tenant(db):
     with db.connect() as a, db.connect() as b:
         a.execute("BEGIN")
