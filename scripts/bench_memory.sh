@@ -86,6 +86,34 @@ for limit in 0 "$LIMIT"; do
   echo "pgbench.$limit.tps $(median ${TPS[$limit]})" >>"$OUT"
   echo "pgbench.$limit.rss_kb $(median ${RSS[$limit]})" >>"$OUT"
 done
+# What a transaction costs when its tenant's catalog entries are cold vs cached: one fresh
+# connection (limit off) runs the same transaction in SAMPLE tenants it has never entered,
+# then in the same tenants again; wall time per transaction over the unix socket (the same
+# round trips in both, so the ratio is if anything understated).  With it, the tps ratio a
+# bounded cache can reach at all under uniform random access (bench/memory.md explains).
+SAMPLE=$([ "$MODE" = full ] && echo 300 || echo 20)
+echo "-- cold vs cached transaction, $SAMPLE tenants"
+PGHOST=$PGHOST "$PG_ROOT/venv/bin/python" - "$N" "$SAMPLE" >>"$OUT" <<'PY' || exit 1
+import random, statistics, sys, time
+import psycopg
+n, sample = int(sys.argv[1]), int(sys.argv[2])
+tables = ["campaigns", "documents", "processors", "document_jobs", "processor_executions",
+          "credentials", "usage_events", "audit_logs"]
+slugs = [f"m{i}" for i in random.Random(17).sample(range(1, n + 1), sample)]
+with psycopg.connect(dbname="mem", user="mem_app", autocommit=True,
+                     options="-c stash.cache_limit=0") as conn:
+    def txn(slug):
+        t0 = time.perf_counter()
+        with conn.transaction():
+            conn.execute("SELECT stash.tenant_enter(%s)", (slug,))
+            for t in tables:
+                conn.execute(f"SELECT count(*) FROM {t}")
+        return time.perf_counter() - t0
+    cold = [txn(s) for s in slugs]
+    warm = [txn(s) for s in slugs]
+print(f"txn.cold_ms {statistics.median(cold) * 1000:.3f}")
+print(f"txn.warm_ms {statistics.median(warm) * 1000:.3f}")
+PY
 python3 - "$OUT" "$N" "$LIMIT" "$MODE" "$(P -d mem -c 'SHOW server_version')" >"$DIR/memory.md" <<'PY'
 import sys
 res = {}
@@ -118,6 +146,14 @@ print(f"| walk time, s | {res['walk.0.seconds'][0]} | {res[f'walk.{limit}.second
 t0, t1 = float(res["pgbench.0.tps"][0]), float(res[f"pgbench.{limit}.tps"][0])
 print(f"| pgbench through all tenants (8 tables per transaction), tps (median) | {t0:.0f} | {t1:.0f} | |")
 print(f"| … with / without | | {t1 / t0:.3f} | ≥ 0.8: {'met' if t1 / t0 >= 0.8 else '**missed**'} |")
+cold, warm = float(res["txn.cold_ms"][0]), float(res["txn.warm_ms"][0])
+k = cold / warm
+held = min(1.0, lim_b / per_tenant / int(n)) if per_tenant else 0
+best = 1 / (held + (1 - held) * k)
+print(f"| a transaction in a tenant whose catalog entries are cold / cached, ms (median, one connection) | {cold:.2f} / {warm:.2f} | | |")
+print(f"| … cold / cached | {k:.2f} | | |")
+print(f"| tenants a {limit} cache holds (limit / working set), share of all | | {held:.1%} | |")
+print(f"| tps ratio any eviction policy can reach under uniform random access, against connections that hold every tenant: 1 / (held + (1 − held) × cold/cached) | | {best:.3f} | |")
 print(f"| … largest backend private memory (RssAnon) near the end of a run, MB | {float(res['pgbench.0.rss_kb'][0]) / 1024:.1f} | {float(res[f'pgbench.{limit}.rss_kb'][0]) / 1024:.1f} | |")
 PY
 cat "$DIR/memory.md"

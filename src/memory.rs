@@ -23,10 +23,11 @@
 //! entered for the first time since the last release (its tables' entries are loaded);
 //! entering a tenant already cached adds next to nothing.  So the next walk is scheduled in
 //! *new* tenants: what fills three quarters of the room left below the limit at the largest
-//! growth per new tenant measured so far (at least [`MIN_GROWTH`]).  Each walk costs about
-//! a microsecond per thousand cached entries, so they are few — about
-//! log4(limit / growth), seven for 64 MB of 8-table tenants — and the overshoot stays
-//! within one tenant.  A pool connection cycling through tenants it
+//! growth per new tenant measured so far (at least [`MIN_GROWTH`]; until a walk has measured
+//! it, at the next new tenant).  A walk visits every context (milliseconds at thousands of
+//! tenants), so they must be few: the room shrinks fourfold per walk, about
+//! log4(limit / growth) walks per release — five for 64 MB of 8-table tenants — and the
+//! overshoot stays within one tenant.  A pool connection cycling through tenants it
 //! already holds never walks.  Growth that comes from elsewhere (an administrator reading
 //! many tables, many new statements) is caught by CacheMemoryContext's own allocated size,
 //! one field: when it grows by [`BACKSTOP`] of the limit since the last walk, the next
@@ -37,8 +38,6 @@ use std::cell::Cell;
 
 /// The least growth per new tenant assumed when scheduling the next walk.
 const MIN_GROWTH: i64 = 8 * 1024;
-/// The growth assumed before the first measurement: about one 8-table tenant.
-const FIRST_GROWTH: i64 = 64 * 1024;
 /// CacheMemoryContext's own allocation growing by this fraction of the limit since the
 /// last walk makes the next tenant_enter walk, whatever the tenant.
 const BACKSTOP: i64 = 8;
@@ -52,8 +51,8 @@ thread_local! {
     static DUE: Cell<i64> = const { Cell::new(0) };
     /// CacheMemoryContext's own allocated bytes past which the next walk is due anyway.
     static BACKSTOP_AT: Cell<i64> = const { Cell::new(0) };
-    /// The largest growth per new tenant measured (bytes).
-    static GROWTH: Cell<i64> = const { Cell::new(FIRST_GROWTH) };
+    /// The largest growth per new tenant measured (bytes), 0 until measured.
+    static GROWTH: Cell<i64> = const { Cell::new(0) };
     /// The bytes in use the last walk measured (after any release).
     static MEASURED: Cell<i64> = const { Cell::new(0) };
     static RESETS: Cell<i64> = const { Cell::new(0) };
@@ -143,7 +142,10 @@ pub(crate) fn enforce_limit() {
     }
     MEASURED.set(used);
     NEW_TENANTS.set(0);
-    DUE.set(((threshold - used) * 3 / (4 * GROWTH.get())).max(1));
+    DUE.set(match GROWTH.get() {
+        0 => 1,
+        growth => ((threshold - used) * 3 / (4 * growth)).max(1),
+    });
     BACKSTOP_AT.set(cache_context_own() + limit / BACKSTOP);
 }
 
