@@ -19,6 +19,7 @@ mod memory;
 mod migrate;
 mod migrations;
 mod pool;
+mod pool_planner;
 mod postgrest;
 mod registry;
 mod rename;
@@ -36,6 +37,7 @@ pub extern "C-unwind" fn _PG_init() {
     guc::init();
     cache::init();
     isolation::init();
+    pool_planner::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

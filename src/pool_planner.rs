@@ -1,0 +1,265 @@
+//! How queries on a pool table are planned: the planner hook that reads the tenant id as an
+//! index key instead of through a sub-SELECT, where that is the same thing.
+//!
+//! A pool table's policy (pool.rs) is `tenant_id = (SELECT stash.current_tenant_id())`: an
+//! InitPlan, so the tenant id is read once per statement whatever the plan — a plain
+//! `stash.current_tenant_id()` would be called once per row in a sequential scan.  But
+//! planning that sub-SELECT is most of what row-level security adds to a point lookup
+//! (~1.5 of ~2 µs per statement, bench/findings.md), and every transaction plans again
+//! (tenant_enter changes search_path and, for application roles, the user).
+//!
+//! When the call is an index condition, PostgreSQL evaluates it once, when the scan starts.
+//! So for the common shape — a SELECT of one table whose only security qual is our policy —
+//! the hook plans the query with the plain call first and keeps that plan if the call sits
+//! nowhere but in the index conditions of scans that run once; otherwise (a sequential or
+//! bitmap scan, a join, a sub-plan, any node it does not know) it plans the query as
+//! written, from a copy taken before.  The rows are the same either way: only when the id
+//! is read changes, never what it is compared with.  Without the library loaded, there is
+//! no hook and the policy as stored applies.
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::cell::Cell;
+use std::ffi::c_void;
+
+static mut PREVIOUS_PLANNER_HOOK: pg_sys::planner_hook_type = None;
+
+thread_local! {
+    /// The oid of `stash.current_tenant_id()` in this database: None until looked up,
+    /// Some(InvalidOid) if there is none.  Forgotten on any change to pg_proc.
+    static CURRENT_TENANT_ID: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
+}
+
+pub(crate) fn init() {
+    unsafe {
+        PREVIOUS_PLANNER_HOOK = pg_sys::planner_hook;
+        pg_sys::planner_hook = Some(planner_hook);
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::PROCOID as _,
+            Some(on_proc_invalidation),
+            pg_sys::Datum::from(0),
+        );
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_proc_invalidation(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    CURRENT_TENANT_ID.set(None);
+}
+
+unsafe fn plan(
+    parse: *mut pg_sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: pg_sys::ParamListInfo,
+) -> *mut pg_sys::PlannedStmt {
+    unsafe {
+        match PREVIOUS_PLANNER_HOOK {
+            Some(previous) => previous(parse, query_string, cursor_options, bound_params),
+            None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
+        }
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn planner_hook(
+    parse: *mut pg_sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: pg_sys::ParamListInfo,
+) -> *mut pg_sys::PlannedStmt {
+    unsafe {
+        if !(*parse).hasRowSecurity {
+            return plan(parse, query_string, cursor_options, bound_params);
+        }
+        let Some(function) = current_tenant_id_oid() else {
+            return plan(parse, query_string, cursor_options, bound_params);
+        };
+        let Some(call) = policy_sublink(parse, function) else {
+            return plan(parse, query_string, cursor_options, bound_params);
+        };
+        // The planner scribbles on its input: the query as written, for the fallback.
+        let original = pg_sys::copyObjectImpl(parse.cast()).cast::<pg_sys::Query>();
+        let (cell, direct) = call;
+        (*cell).ptr_value = direct.cast();
+        let fast = plan(parse, query_string, cursor_options, bound_params);
+        if read_once((*fast).planTree, function) && list_len((*fast).subplans) == 0 {
+            fast
+        } else {
+            plan(original, query_string, cursor_options, bound_params)
+        }
+    }
+}
+
+/// The oid of `stash.current_tenant_id()`, if the extension is in this database.
+fn current_tenant_id_oid() -> Option<pg_sys::Oid> {
+    let oid = CURRENT_TENANT_ID.get().unwrap_or_else(|| {
+        let oid = unsafe {
+            let namespace = pg_sys::get_namespace_oid(c"stash".as_ptr(), true);
+            if namespace == pg_sys::InvalidOid {
+                pg_sys::InvalidOid
+            } else {
+                let no_args = pg_sys::buildoidvector(std::ptr::null(), 0);
+                pg_sys::GetSysCacheOid(
+                    pg_sys::SysCacheIdentifier::PROCNAMEARGSNSP as _,
+                    pg_sys::Anum_pg_proc_oid as _,
+                    pg_sys::Datum::from(c"current_tenant_id".as_ptr()),
+                    pg_sys::Datum::from(no_args),
+                    pg_sys::Datum::from(namespace),
+                    pg_sys::Datum::from(0),
+                )
+            }
+        };
+        CURRENT_TENANT_ID.set(Some(oid));
+        oid
+    });
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+unsafe fn list_len(list: *mut pg_sys::List) -> i32 {
+    if list.is_null() {
+        0
+    } else {
+        unsafe { (*list).length }
+    }
+}
+
+unsafe fn nth(list: *mut pg_sys::List, n: i32) -> *mut pg_sys::ListCell {
+    unsafe { (*list).elements.add(n as usize) }
+}
+
+unsafe fn is_a<T>(node: *mut T, tag: pg_sys::NodeTag) -> bool {
+    !node.is_null() && unsafe { (*node.cast::<pg_sys::Node>()).type_ == tag }
+}
+
+/// For a SELECT of one table whose only security qual is a pool policy, `column =
+/// (SELECT stash.current_tenant_id())`: the list cell holding the sub-SELECT, and the call
+/// inside it.
+unsafe fn policy_sublink(
+    parse: *mut pg_sys::Query,
+    function: pg_sys::Oid,
+) -> Option<(*mut pg_sys::ListCell, *mut pg_sys::FuncExpr)> {
+    unsafe {
+        let q = &*parse;
+        if q.commandType != pg_sys::CmdType::CMD_SELECT
+            || list_len(q.rtable) != 1
+            || !q.cteList.is_null()
+            || !q.setOperations.is_null()
+            || !q.rowMarks.is_null()
+            || q.jointree.is_null()
+            || list_len((*q.jointree).fromlist) != 1
+        {
+            return None;
+        }
+        let rte = (*nth(q.rtable, 0))
+            .ptr_value
+            .cast::<pg_sys::RangeTblEntry>();
+        if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION || list_len((*rte).securityQuals) != 1 {
+            return None;
+        }
+        let qual = (*nth((*rte).securityQuals, 0))
+            .ptr_value
+            .cast::<pg_sys::OpExpr>();
+        if !is_a(qual, pg_sys::NodeTag::T_OpExpr) || list_len((*qual).args) != 2 {
+            return None;
+        }
+        for i in 0..2 {
+            let cell = nth((*qual).args, i);
+            let other = (*nth((*qual).args, 1 - i)).ptr_value.cast::<pg_sys::Var>();
+            let sublink = (*cell).ptr_value.cast::<pg_sys::SubLink>();
+            if !is_a(other, pg_sys::NodeTag::T_Var) || !is_a(sublink, pg_sys::NodeTag::T_SubLink) {
+                continue;
+            }
+            if (*sublink).subLinkType != pg_sys::SubLinkType::EXPR_SUBLINK
+                || !(*sublink).testexpr.is_null()
+            {
+                return None;
+            }
+            let sub = (*sublink).subselect.cast::<pg_sys::Query>();
+            if !is_a(sub, pg_sys::NodeTag::T_Query)
+                || (*sub).commandType != pg_sys::CmdType::CMD_SELECT
+                || list_len((*sub).rtable) != 0
+                || list_len((*sub).targetList) != 1
+                || (*sub).jointree.is_null()
+                || list_len((*(*sub).jointree).fromlist) != 0
+                || !(*(*sub).jointree).quals.is_null()
+                || !(*sub).havingQual.is_null()
+                || !(*sub).limitCount.is_null()
+                || !(*sub).limitOffset.is_null()
+            {
+                return None;
+            }
+            let entry = (*nth((*sub).targetList, 0))
+                .ptr_value
+                .cast::<pg_sys::TargetEntry>();
+            let call = (*entry).expr.cast::<pg_sys::FuncExpr>();
+            if is_a(call, pg_sys::NodeTag::T_FuncExpr)
+                && (*call).funcid == function
+                && list_len((*call).args) == 0
+            {
+                return Some((cell, call));
+            }
+            return None;
+        }
+        None
+    }
+}
+
+/// Whether `function` is called anywhere in `node` (an expression or a list of them).
+unsafe fn calls<T>(node: *mut T, function: pg_sys::Oid) -> bool {
+    #[pg_guard]
+    unsafe extern "C-unwind" fn walker(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+        unsafe {
+            if node.is_null() {
+                return false;
+            }
+            if (*node).type_ == pg_sys::NodeTag::T_FuncExpr
+                && (*node.cast::<pg_sys::FuncExpr>()).funcid == *context.cast::<pg_sys::Oid>()
+            {
+                return true;
+            }
+            pg_sys::expression_tree_walker(node, Some(walker), context)
+        }
+    }
+    let mut function = function;
+    unsafe {
+        walker(
+            node.cast(),
+            (&mut function as *mut pg_sys::Oid).cast::<c_void>(),
+        )
+    }
+}
+
+/// Whether every call of `function` in the plan is an index condition of a scan that runs
+/// once per execution: under nodes that run their child once (no join, no rescan), in an
+/// index scan or index-only scan.  Any other node makes it false.
+unsafe fn read_once(plan: *mut pg_sys::Plan, function: pg_sys::Oid) -> bool {
+    use pg_sys::NodeTag::*;
+    unsafe {
+        if plan.is_null() {
+            return true;
+        }
+        let p = &*plan;
+        if calls(p.qual, function) || calls(p.targetlist, function) || !p.righttree.is_null() {
+            return false;
+        }
+        let own = match p.type_ {
+            T_IndexScan => {
+                let s = &*plan.cast::<pg_sys::IndexScan>();
+                !calls(s.indexorderby, function)
+            }
+            T_IndexOnlyScan => {
+                let s = &*plan.cast::<pg_sys::IndexOnlyScan>();
+                !calls(s.indexorderby, function)
+            }
+            T_Result => !calls((*plan.cast::<pg_sys::Result>()).resconstantqual, function),
+            T_Limit => {
+                let l = &*plan.cast::<pg_sys::Limit>();
+                !calls(l.limitOffset, function) && !calls(l.limitCount, function)
+            }
+            T_Agg | T_Sort | T_IncrementalSort | T_Gather | T_GatherMerge | T_Unique
+            | T_Material => true,
+            _ => false,
+        };
+        own && read_once(p.lefttree, function)
+    }
+}
