@@ -303,8 +303,9 @@ if want("pool"):
 ### The pool model's plans
 
 Generic plans (what pgbench's prepared statements run), `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)`
-as the application role inside tenant t1: the policy's `(SELECT stash.current_tenant_id())`
-is an InitPlan, run once per statement, and its value is an index condition.
+as the application role inside tenant t1. The tenant id is read once per statement: as the
+index condition when the plan is a lone index scan (src/pool_planner.rs), otherwise by the
+policy's InitPlan, `(SELECT stash.current_tenant_id())`.
 """)
     for q in ("count", "point"):
         for v in ("rls", "explicit"):

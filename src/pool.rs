@@ -6,7 +6,8 @@
 //! restrictive one with the same condition, so that a permissive policy someone adds later
 //! (`USING (true)`) cannot widen access beyond the entered tenant.  The tenant id is read
 //! once per statement (`(SELECT stash.current_tenant_id())` is an InitPlan), which also
-//! lets the planner use an index on the tenant column.  FORCE ROW LEVEL SECURITY makes the
+//! lets the planner use an index on the tenant column; pool_planner.rs plans the common
+//! index-scan case without the sub-SELECT.  FORCE ROW LEVEL SECURITY makes the
 //! table's owner obey the policies too; superusers and BYPASSRLS roles do not
 //! (docs/security.md).
 use crate::errors;
