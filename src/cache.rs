@@ -179,6 +179,8 @@ struct AppRoles {
 struct Tenants {
     by_slug: FxHashMap<SlugKey, Rc<Entry>>,
     by_id: FxHashMap<[u8; 16], Rc<Entry>>,
+    /// Each dropped entry's `entered_in`, until an entry for the tenant is cached again.
+    entered: FxHashMap<[u8; 16], u64>,
     /// The invalidation generation these entries are valid for.
     generation: u64,
     /// Whether the entries are the whole registry as of `generation`: then a key that is
@@ -199,12 +201,23 @@ impl Tenants {
     }
 
     fn insert(&mut self, tenant: Tenant, entry: Rc<Entry>) {
+        if let Some(epoch) = self.entered.remove(tenant.id.as_bytes()) {
+            entry.entered_in.set(epoch);
+        }
         self.by_id.insert(*tenant.id.as_bytes(), entry.clone());
         let slug = SlugKey::new(&tenant.slug).expect("the registry's CHECK bounds slugs");
         self.by_slug.insert(slug, entry);
     }
 
     fn clear(&mut self) {
+        // The catalog caches did not change with the registry: keep what memory.rs knows
+        // of which tenants' entries are loaded, for the entries that replace these.
+        self.entered.extend(
+            self.by_id
+                .iter()
+                .filter(|(_, e)| e.entered_in.get() != 0)
+                .map(|(id, e)| (*id, e.entered_in.get())),
+        );
         self.by_slug.clear();
         self.by_id.clear();
         self.complete = false;

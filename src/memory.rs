@@ -18,20 +18,21 @@
 //! up (129 MB, then 117 MB under a 64 MB limit at 10,000 tenants).  Watching what is in
 //! use, the high-water mark is the limit plus one tenant.
 //!
-//! The check must cost nothing on the hot path: measuring is a walk over thousands of
-//! contexts, so tenant_enter measures only now and then.  The caches grow when a tenant is
-//! entered for the first time since the last release (its tables' entries are loaded);
-//! entering a tenant already cached adds next to nothing.  So the next walk is scheduled in
-//! *new* tenants: what fills three quarters of the room left below the limit at the largest
-//! growth per new tenant measured so far (at least [`MIN_GROWTH`]; until a walk has measured
-//! it, at the next new tenant).  A walk visits every context (milliseconds at thousands of
-//! tenants), so they must be few: the room shrinks fourfold per walk, about
+//! The check must cost nothing on the hot path: measuring is a walk over every context
+//! (milliseconds at thousands of tenants), so tenant_enter measures only now and then.
+//! The caches grow when a tenant is entered for the first time since the last release
+//! (its tables' entries are loaded); entering a tenant already cached adds next to
+//! nothing.  So the next walk is due after as many *new* tenants as fill three quarters of
+//! the room left below the limit, at the growth per new tenant measured (the larger of the
+//! latest measurement and a decaying earlier one, at least [`MIN_GROWTH`]; before the
+//! first measurement, at the next new tenant).  The room shrinks fourfold per walk: about
 //! log4(limit / growth) walks per release — five for 64 MB of 8-table tenants — and the
-//! overshoot stays within one tenant.  A pool connection cycling through tenants it
-//! already holds never walks.  Growth that comes from elsewhere (an administrator reading
-//! many tables, many new statements) is caught by CacheMemoryContext's own allocated size,
-//! one field: when it grows by [`BACKSTOP`] of the limit since the last walk, the next
-//! tenant_enter walks.
+//! overshoot stays within one tenant unless tenants grow by more than 4/3 of the estimate.
+//! A pool connection cycling through tenants it already holds does not walk.  Growth that
+//! comes from elsewhere (an administrator reading many tables, more of a counted tenant's
+//! tables, new statements) is caught by CacheMemoryContext's own allocated size, one
+//! field: when it grows by 1/[`BACKSTOP`] of the limit since the last walk, the next
+//! tenant_enter walks; and at the latest every [`MAX_INTERVAL`] calls.
 use crate::guc;
 use pgrx::prelude::*;
 use std::cell::Cell;
@@ -41,6 +42,9 @@ const MIN_GROWTH: i64 = 8 * 1024;
 /// CacheMemoryContext's own allocation growing by this fraction of the limit since the
 /// last walk makes the next tenant_enter walk, whatever the tenant.
 const BACKSTOP: i64 = 8;
+/// Calls between two walks at most: a tenant already counted can still grow (more of its
+/// tables, new statements), which neither trigger above sees.
+const MAX_INTERVAL: i64 = 8192;
 
 thread_local! {
     /// Bumped by every release: a tenant entered in an older epoch is new again.
@@ -51,6 +55,8 @@ thread_local! {
     static DUE: Cell<i64> = const { Cell::new(0) };
     /// CacheMemoryContext's own allocated bytes past which the next walk is due anyway.
     static BACKSTOP_AT: Cell<i64> = const { Cell::new(0) };
+    /// Calls since the last walk.
+    static CALLS: Cell<i64> = const { Cell::new(0) };
     /// The largest growth per new tenant measured (bytes), 0 until measured.
     static GROWTH: Cell<i64> = const { Cell::new(0) };
     /// The bytes in use the last walk measured (after any release).
@@ -114,9 +120,12 @@ pub(crate) fn enforce_limit() {
     if limit <= 0 || unsafe { pg_sys::CacheMemoryContext.is_null() } {
         return;
     }
+    CALLS.set(CALLS.get() + 1);
+    let by_tenants = NEW_TENANTS.get() >= DUE.get();
     if MEASURED_FOR.get() == limit
-        && NEW_TENANTS.get() < DUE.get()
+        && !by_tenants
         && cache_context_own() < BACKSTOP_AT.get()
+        && CALLS.get() < MAX_INTERVAL
     {
         return;
     }
@@ -125,9 +134,13 @@ pub(crate) fn enforce_limit() {
     }
     MEASURED_FOR.set(limit);
     let mut used = cache_context_used();
-    if NEW_TENANTS.get() > 0 {
+    // Learn the growth per new tenant only from walks the new tenants called for: a walk
+    // for another reason would charge other growth to them.  The estimate follows a larger
+    // measurement at once and a smaller one slowly (a quarter per walk), so an outlier —
+    // the session's own warm-up is one — does not keep the walks frequent for good.
+    if by_tenants && NEW_TENANTS.get() > 0 {
         let per_tenant = (used - MEASURED.get()) / NEW_TENANTS.get();
-        GROWTH.set(GROWTH.get().max(per_tenant).max(MIN_GROWTH));
+        GROWTH.set(per_tenant.max(GROWTH.get() * 3 / 4).max(MIN_GROWTH));
     }
     // If a release left much in use (a huge working set, or a limit below what the
     // session needs), releasing again at the limit would release on every call: the next
@@ -142,6 +155,7 @@ pub(crate) fn enforce_limit() {
     }
     MEASURED.set(used);
     NEW_TENANTS.set(0);
+    CALLS.set(0);
     DUE.set(match GROWTH.get() {
         0 => 1,
         growth => ((threshold - used) * 3 / (4 * growth)).max(1),

@@ -8,8 +8,9 @@
 //! (~1.5 of ~2 µs per statement, bench/findings.md), and every transaction plans again
 //! (tenant_enter changes search_path and, for application roles, the user).
 //!
-//! When the call is an index condition, PostgreSQL evaluates it once, when the scan starts.
-//! So for the common shape — a SELECT of one table whose only security qual is our policy —
+//! When the call is an index condition, PostgreSQL evaluates it once, when the scan starts
+//! (a btree never asks to recheck a row).  So for the common shape — a SELECT of one table
+//! whose only security qual is our policy, not for a cursor that can be rewound —
 //! the hook plans the query with the plain call first and keeps that plan if the call sits
 //! nowhere but in the index conditions of scans that run once; otherwise (a sequential or
 //! bitmap scan, a join, a sub-plan, any node it does not know) it plans the query as
@@ -74,6 +75,17 @@ unsafe extern "C-unwind" fn planner_hook(
         let Some(function) = current_tenant_id_oid() else {
             return plan(parse, query_string, cursor_options, bound_params);
         };
+        // A cursor can be rewound (FETCH FIRST, MOVE ABSOLUTE; a holdable one is rewound at
+        // commit), which evaluates index conditions again but not an InitPlan: an
+        // administrator who entered another tenant since would then see that tenant's rows
+        // where the stored policy shows the first's.  DECLARE CURSOR plans with FAST_PLAN,
+        // and becomes scrollable after planning when the plan allows it.
+        let rewindable = (pg_sys::CURSOR_OPT_SCROLL
+            | pg_sys::CURSOR_OPT_HOLD
+            | pg_sys::CURSOR_OPT_FAST_PLAN) as i32;
+        if cursor_options & rewindable != 0 {
+            return plan(parse, query_string, cursor_options, bound_params);
+        }
         let Some(call) = policy_sublink(parse, function) else {
             return plan(parse, query_string, cursor_options, bound_params);
         };
@@ -229,9 +241,22 @@ unsafe fn calls<T>(node: *mut T, function: pg_sys::Oid) -> bool {
     }
 }
 
+/// Whether the index is a btree (the planner holds a lock on it: a relcache hit).
+unsafe fn is_btree(index: pg_sys::Oid) -> bool {
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(index);
+        if rel.is_null() {
+            return false;
+        }
+        let btree = (*(*rel).rd_rel).relam == pg_sys::BTREE_AM_OID;
+        pg_sys::RelationClose(rel);
+        btree
+    }
+}
+
 /// Whether every call of `function` in the plan is an index condition of a scan that runs
-/// once per execution: under nodes that run their child once (no join, no rescan), in an
-/// index scan or index-only scan.  Any other node makes it false.
+/// once per execution: under nodes that run their child once (no join, no rescan), in a
+/// btree index scan or index-only scan.  Any other node makes it false.
 unsafe fn read_once(plan: *mut pg_sys::Plan, function: pg_sys::Oid) -> bool {
     use pg_sys::NodeTag::*;
     unsafe {
@@ -242,14 +267,16 @@ unsafe fn read_once(plan: *mut pg_sys::Plan, function: pg_sys::Oid) -> bool {
         if calls(p.qual, function) || calls(p.targetlist, function) || !p.righttree.is_null() {
             return false;
         }
+        // Only btree: other access methods may ask for a recheck of every row, which
+        // evaluates the original index conditions (indexqualorig) row by row.
         let own = match p.type_ {
             T_IndexScan => {
                 let s = &*plan.cast::<pg_sys::IndexScan>();
-                !calls(s.indexorderby, function)
+                is_btree(s.indexid) && !calls(s.indexorderby, function)
             }
             T_IndexOnlyScan => {
                 let s = &*plan.cast::<pg_sys::IndexOnlyScan>();
-                !calls(s.indexorderby, function)
+                is_btree(s.indexid) && !calls(s.indexorderby, function)
             }
             T_Result => !calls((*plan.cast::<pg_sys::Result>()).resconstantqual, function),
             T_Limit => {

@@ -90,8 +90,48 @@ EXECUTE point(7);
 EXECUTE total;
 RESET plan_cache_mode;
 RESET ROLE;
+
+-- a cursor keeps the InitPlan: rewinding it evaluates index conditions again, an
+-- InitPlan not.  An administrator who is not a superuser (row-level security applies)
+-- enters acme, opens a cursor, enters globex, and rewinds: still acme's row, as the
+-- stored policy reads it.
+CREATE ROLE ops;
+SELECT format('GRANT %I TO ops', (SELECT rolname FROM pg_roles r JOIN pg_class c ON c.relowner = r.oid
+                                   WHERE c.oid = 'stash.tenants'::regclass)) \gexec
+GRANT SELECT ON public.events TO ops;
+SET ROLE ops;
+BEGIN;
+SELECT stash.tenant_enter('acme');
+DECLARE c SCROLL CURSOR FOR SELECT payload FROM events WHERE id = 7;
+FETCH c;
+SELECT stash.tenant_enter('globex');
+FETCH FIRST FROM c;
+COMMIT;
+RESET ROLE;
+
+-- an index that may ask to recheck its rows (hash) keeps the InitPlan too: a recheck
+-- evaluates the condition row by row
+CREATE TABLE public.events_hashed (tenant_id uuid NOT NULL, id int NOT NULL, payload text);
+CREATE INDEX ON public.events_hashed USING hash (tenant_id);
+INSERT INTO public.events_hashed SELECT tenant_id, id, payload FROM public.events;
+\set ECHO none
+SELECT format('GRANT SELECT ON public.events_hashed TO %I', stash.tenant_group_role()) \gexec
+\set ECHO all
+SELECT stash.pool_table_add('public.events_hashed');
+VACUUM ANALYZE public.events_hashed;
+SET ROLE app;
+BEGIN;
+SELECT stash.tenant_enter('acme');
+SET LOCAL enable_seqscan = off;      -- the hash index, whatever the estimates
+SET LOCAL enable_bitmapscan = off;
+SELECT public.tenant_id_read('SELECT payload FROM events_hashed WHERE id = 7');
+SELECT payload FROM events_hashed WHERE id = 7;
+COMMIT;
+RESET ROLE;
+DROP TABLE public.events_hashed;
 DROP TABLE public.events;
 DROP FUNCTION public.tenant_id_read(text);
 SELECT stash.tenant_drop('acme');
 SELECT stash.tenant_drop('globex');
 DROP ROLE app;
+DROP ROLE ops;
