@@ -68,9 +68,11 @@ done
 # as tenants of one product usually are).
 echo "-- pgbench, $RUNS runs x ${DUR}s each setting and access pattern, 4 clients"
 declare -A TPS RSS
+# the same transaction, the tenant drawn from a Zipf distribution
+sed 's/random(1, :ntenants)/random_zipfian(1, :ntenants, 1.1)/' bench/enter_touch8.sql >"$DIR/enter_touch8_zipf.sql"
 for run in $(seq 1 "$RUNS"); do
   for access in uniform zipf; do
-    script=bench/enter_touch8.sql; [ $access = zipf ] && script=bench/enter_touch8_zipf.sql
+    script=bench/enter_touch8.sql; [ $access = zipf ] && script=$DIR/enter_touch8_zipf.sql
     for limit in 0 "$LIMIT"; do
       P -d mem -c "ALTER ROLE mem_app SET stash.cache_limit = '$limit'" >/dev/null
       "$PGB" -n -M prepared -U mem_app -c 4 -j 2 -T "$DUR" -D ntenants="$N" -f "$script" mem \
