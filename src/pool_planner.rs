@@ -47,6 +47,19 @@ unsafe extern "C-unwind" fn on_proc_invalidation(_arg: pg_sys::Datum, _cache: i3
     CURRENT_TENANT_ID.set(None);
 }
 
+unsafe extern "C-unwind" {
+    // The same function as pg_sys::standard_planner, declared without pgrx's error
+    // boundary: see planner_hook.
+    #[link_name = "standard_planner"]
+    fn standard_planner(
+        parse: *mut pg_sys::Query,
+        query_string: *const std::ffi::c_char,
+        cursor_options: i32,
+        bound_params: pg_sys::ParamListInfo,
+    ) -> *mut pg_sys::PlannedStmt;
+}
+
+/// Plans with the next hook, or PostgreSQL's planner; errors pass as PostgreSQL raised them.
 unsafe fn plan(
     parse: *mut pg_sys::Query,
     query_string: *const std::ffi::c_char,
@@ -56,12 +69,17 @@ unsafe fn plan(
     unsafe {
         match PREVIOUS_PLANNER_HOOK {
             Some(previous) => previous(parse, query_string, cursor_options, bound_params),
-            None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
+            None => standard_planner(parse, query_string, cursor_options, bound_params),
         }
     }
 }
 
-#[pg_guard]
+/// The planner hook.  Deliberately not a #[pg_guard] function, and planning without
+/// pgrx's error boundary (like isolation.rs's utility hook): an error raised while
+/// planning — `SELECT 1/0` fails in constant folding — must reach the caller exactly as
+/// PostgreSQL raised it; re-raising it through Rust would replace its DETAIL.  What this
+/// frame does itself is in the two guarded functions, and it owns nothing that needs
+/// dropping when an error jumps over it.
 unsafe extern "C-unwind" fn planner_hook(
     parse: *mut pg_sys::Query,
     query_string: *const std::ffi::c_char,
@@ -69,12 +87,30 @@ unsafe extern "C-unwind" fn planner_hook(
     bound_params: pg_sys::ParamListInfo,
 ) -> *mut pg_sys::PlannedStmt {
     unsafe {
-        if !(*parse).hasRowSecurity {
+        let original = rewrite_for_index(parse, cursor_options);
+        if original.is_null() {
             return plan(parse, query_string, cursor_options, bound_params);
         }
-        let Some(function) = current_tenant_id_oid() else {
-            return plan(parse, query_string, cursor_options, bound_params);
-        };
+        let fast = plan(parse, query_string, cursor_options, bound_params);
+        if reads_once(fast) {
+            fast
+        } else {
+            plan(original, query_string, cursor_options, bound_params)
+        }
+    }
+}
+
+/// If `parse` has the shape the hook handles, replaces the policy's sub-SELECT in it by the
+/// plain call and returns a copy of the query as it was; otherwise null, `parse` untouched.
+#[pg_guard]
+unsafe extern "C-unwind" fn rewrite_for_index(
+    parse: *mut pg_sys::Query,
+    cursor_options: i32,
+) -> *mut pg_sys::Query {
+    unsafe {
+        if !(*parse).hasRowSecurity {
+            return std::ptr::null_mut();
+        }
         // A cursor can be rewound (FETCH FIRST, MOVE ABSOLUTE; a holdable one is rewound at
         // commit), which evaluates index conditions again but not an InitPlan: an
         // administrator who entered another tenant since would then see that tenant's rows
@@ -84,21 +120,29 @@ unsafe extern "C-unwind" fn planner_hook(
             | pg_sys::CURSOR_OPT_HOLD
             | pg_sys::CURSOR_OPT_FAST_PLAN) as i32;
         if cursor_options & rewindable != 0 {
-            return plan(parse, query_string, cursor_options, bound_params);
+            return std::ptr::null_mut();
         }
-        let Some(call) = policy_sublink(parse, function) else {
-            return plan(parse, query_string, cursor_options, bound_params);
+        let Some(function) = current_tenant_id_oid() else {
+            return std::ptr::null_mut();
+        };
+        let Some((cell, direct)) = policy_sublink(parse, function) else {
+            return std::ptr::null_mut();
         };
         // The planner scribbles on its input: the query as written, for the fallback.
         let original = pg_sys::copyObjectImpl(parse.cast()).cast::<pg_sys::Query>();
-        let (cell, direct) = call;
         (*cell).ptr_value = direct.cast();
-        let fast = plan(parse, query_string, cursor_options, bound_params);
-        if read_once((*fast).planTree, function) && list_len((*fast).subplans) == 0 {
-            fast
-        } else {
-            plan(original, query_string, cursor_options, bound_params)
-        }
+        original
+    }
+}
+
+/// Whether the plan made from the rewritten query reads the tenant id once.
+#[pg_guard]
+unsafe extern "C-unwind" fn reads_once(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    unsafe {
+        let Some(function) = current_tenant_id_oid() else {
+            return false;
+        };
+        list_len((*stmt).subplans) == 0 && read_once((*stmt).planTree, function)
     }
 }
 
