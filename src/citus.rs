@@ -333,7 +333,8 @@ fn tenant_move(
             ),
         );
     }
-    let schema = lifecycle::schema_oid(&tenant.schema)
+    let schema = tenant
+        .schema_oid
         .unwrap_or_else(|| errors::unknown_tenant(&tenant.slug));
     let Some(from) = node_of(schema) else {
         errors::raise(
@@ -402,7 +403,7 @@ fn tenant_distribute(
         ensure_login(&role);
         // the login is there already: settle need not look again
         executor::as_role(owner, 0, || settle(&tenant.schema, None));
-        let node = lifecycle::schema_oid(&tenant.schema).and_then(node_of);
+        let node = tenant.schema_oid.and_then(node_of);
         placed.push((tenant.slug, node));
     }
     TableIterator::new(placed)

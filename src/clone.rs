@@ -45,7 +45,7 @@ fn tenant_clone(
     let key = Key::Slug(source.as_str());
     let src = registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     // Like a transaction inside the source: rename, reset, restore and drop wait for us.
-    if let Some(oid) = lifecycle::schema_oid(&src.schema) {
+    if let Some(oid) = src.schema_oid {
         lifecycle::lock_schema(oid, pg_sys::AccessShareLock);
     }
     let (status, differences) = verify::verify_tenant(&src);

@@ -57,7 +57,8 @@ thread_local! {
     static BACKSTOP_AT: Cell<i64> = const { Cell::new(0) };
     /// Calls since the last walk.
     static CALLS: Cell<i64> = const { Cell::new(0) };
-    /// The largest growth per new tenant measured (bytes), 0 until measured.
+    /// The growth per new tenant assumed (bytes): the latest measurement or a decaying
+    /// earlier one, 0 until measured.
     static GROWTH: Cell<i64> = const { Cell::new(0) };
     /// The bytes in use the last walk measured (after any release).
     static MEASURED: Cell<i64> = const { Cell::new(0) };
