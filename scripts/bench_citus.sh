@@ -7,8 +7,7 @@ source scripts/pg.sh
 MODE=${1:-full}
 PGV=$(single_pg_version)
 cfg=$(pg_config_for "$PGV") || exit 2
-[ -f "$("$cfg" --pkglibdir)/citus.so" ] \
-  || { echo "Citus is not installed into PostgreSQL $PGV (make setup builds it into 17 and 18)" >&2; exit 2; }
+citus_installed "$PGV" || { citus_missing_reason "$PGV" >&2; exit 2; }
 if [ "$MODE" = full ]; then
   bash scripts/install.sh install "$cfg" --release >/dev/null || exit 1
   exec "$PG_ROOT/venv/bin/python" scripts/bench_citus.py "$(pg_bindir_for "$PGV")" bench/citus.md \

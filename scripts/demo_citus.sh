@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # make demo-citus [PG=17]: installs the extension into PostgreSQL $PG (which must have
-# Citus: make setup builds it into 17 and 18) and runs scripts/demo_citus.py on a
-# throwaway coordinator + two workers.
+# Citus installed: docs/scale-out.md) and runs scripts/demo_citus.py on a throwaway
+# coordinator + two workers.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 PGV=$(single_pg_version)
 cfg=$(pg_config_for "$PGV") || exit 2
-[ -f "$("$cfg" --pkglibdir)/citus.so" ] \
-  || { echo "Citus is not installed into PostgreSQL $PGV (make setup builds it into 17 and 18)" >&2; exit 2; }
+citus_installed "$PGV" || { citus_missing_reason "$PGV" >&2; exit 2; }
 echo "== building and installing stash_tenancy into PostgreSQL $PGV"
 log=$(mktemp)
 cargo pgrx install --pg-config "$cfg" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }

@@ -3,22 +3,36 @@
 PG_ROOT="${PG_ROOT:-/opt/stash-pg}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# make setup records, per version, which route of scripts/pg_sources.sh installed it and where.
 pg_config_for() {  # $1 = major
+  local cfg
   case "$1" in
-    15) echo /usr/lib/postgresql/15/bin/pg_config ;;
-    16) echo "$PG_ROOT/16-pgserver/pgserver/pginstall/bin/pg_config" ;;
-    17|18) echo "$PG_ROOT/$1/bin/pg_config" ;;
+    15|16|17|18) ;;
     *) echo "unsupported PostgreSQL version: $1 (supported: 15 16 17 18)" >&2; return 1 ;;
   esac
+  cfg=$(sed -n 's/^pg_config=//p' "$PG_ROOT/pg$1.source" 2>/dev/null)
+  if [ -z "$cfg" ] || ! [ -x "$cfg" ]; then
+    echo "PostgreSQL $1 is not installed under $PG_ROOT (no $PG_ROOT/pg$1.source): run make setup" >&2
+    return 1
+  fi
+  echo "$cfg"
 }
+pg_source_for() { sed -n 's/^route=//p' "$PG_ROOT/pg$1.source" 2>/dev/null; }
 pg_bindir_for() { "$(pg_config_for "$1")" --bindir; }
+
+# Citus is never installed by this project (docs/scale-out.md says how a user installs it):
+# the Citus suites run where citus.so is in the PostgreSQL under test, and skip elsewhere.
+citus_installed() { [ -f "$("$(pg_config_for "$1")" --pkglibdir)/citus.so" ]; }
+citus_missing_reason() { echo "Citus not installed in PG $1 (docs/scale-out.md: installing Citus)"; }
 
 # The one version a demo or benchmark runs on: $PG, or 17 when $PG is a list (the demo and
 # the benchmarks' smoke runs inside `make test` inherit PG="15 16 17 18").
 single_pg_version() { case "${PG:-17}" in *" "*) echo 17 ;; *) echo "${PG:-17}" ;; esac; }
 
 # One psql for every server version, so expected output does not depend on the client.
-PSQL="${PSQL:-/usr/lib/postgresql/15/bin/psql}"
+[ -n "${PSQL:-}" ] || PSQL="$(pg_bindir_for 15 2>/dev/null)/psql"
+[ -x "$PSQL" ] || PSQL=$(command -v psql || echo psql)
+export PSQL
 
 # The clusters run as `postgres`: initdb refuses root.
 as_pg() { if [ "$(id -u)" = 0 ]; then sudo -u postgres -- "$@"; else "$@"; fi; }

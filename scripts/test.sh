@@ -30,6 +30,7 @@ trap 'exit 130' INT TERM
 
 TOTAL_PASS=0 TOTAL_FAIL=0
 SUMMARY=()
+SKIPPED=()  # "what: reason", repeated at the end: nothing is skipped silently
 T_ALL=$(date +%s)
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -46,6 +47,9 @@ say "lint: the stash CLI (cli/): cargo fmt --check, clippy -D warnings, unit tes
 if cargo fmt --manifest-path cli/Cargo.toml -- --check \
    && cargo clippy --quiet --manifest-path cli/Cargo.toml --target-dir target --all-targets -- -D warnings \
    && cargo test --quiet --manifest-path cli/Cargo.toml --target-dir target; then
+  lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+say "lint: make setup's choice of PostgreSQL sources (tests/setup/test_pg_sources.sh, no network)"
+if bash tests/setup/test_pg_sources.sh; then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
 say "lint: released SQL scripts are unchanged (sql/RELEASED.sha256)"
 if (cd sql && sha256sum --check --strict RELEASED.sha256); then
@@ -137,8 +141,13 @@ run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
   ls tests/integration/test_*.py >/dev/null 2>&1 || return 0
   say "pg$v: integration suite (tests/integration)"
   STASH_PG_MAJOR=$v STASH_PG_DEFAULT=${PG_DEFAULT:-17} STASH_PG_BINDIR=$(pg_bindir_for "$v") STASH_RUN_DIR="$RUN_DIR/it-$v" \
-    "$PG_ROOT/venv/bin/python" -m pytest -q -p no:cacheprovider --durations=5 ${IT_ARGS:-tests/integration} 2>&1 | tee "$log"
+    "$PG_ROOT/venv/bin/python" -m pytest -q -rs -p no:cacheprovider --durations=5 ${IT_ARGS:-tests/integration} 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  # pytest -rs: "SKIPPED [N] tests/integration/test_x.py:12: reason", one line per place
+  while IFS= read -r line; do SKIPPED+=("pg$v integration: $line"); done < <(
+    sed -nE 's/^SKIPPED \[([0-9]+)\] ([^:]+):[0-9]+: (.*)$/\3\t\1\t\2/p' "$log" \
+      | awk -F'\t' '{n[$1] += $2; f[$1] = f[$1] (index(f[$1], $3) ? "" : " " $3)}
+                    END {for (r in n) printf "%d skipped (%s) — %s\n", n[r], substr(f[r], 2), r}' | sort)
   line=$(tail -1 "$log")
   IT_PASS=$(grep -oE '[0-9]+ passed' <<<"$line" | awk '{s += $1} END {print s + 0}')
   IT_FAIL=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | awk '{s += $1} END {print s + 0}')
@@ -194,7 +203,7 @@ for v in "${versions[@]}"; do
   fi
   p=$((PT_PASS + RG_PASS + IT_PASS)) f=$((PT_FAIL + RG_FAIL + IT_FAIL))
   TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
-  SUMMARY+=("pg$v: pg_test $PT_PASS passed/$PT_FAIL failed, regress $RG_PASS/$RG_FAIL, integration $IT_PASS/$IT_FAIL  ($(( $(date +%s) - T0 ))s)")
+  SUMMARY+=("pg$v: pg_test $PT_PASS passed/$PT_FAIL failed, regress $RG_PASS/$RG_FAIL, integration $IT_PASS/$IT_FAIL  ($(( $(date +%s) - T0 ))s; $("$(pg_config_for "$v")" --version) from $(pg_source_for "$v"))")
 done
 
 # one pass/fail line of the summary: single NAME LABEL LOG COMMAND...
@@ -210,15 +219,24 @@ single() {
 }
 DEMO_V=${PG_DEFAULT:-17}
 [[ " ${versions[*]} " == *" $DEMO_V "* ]] || DEMO_V=${versions[0]}
+# the Citus ones only where Citus is installed (never by this project: docs/scale-out.md)
+citus_single() {
+  if citus_installed "$DEMO_V"; then single "$@"
+  else SKIPPED+=("$1: skipped — $(citus_missing_reason "$DEMO_V")"); fi
+}
 # the demo and the benchmarks at tiny sizes, so `make demo` and `make bench` cannot rot
 wants demo && single demo " (pg$DEMO_V)" "$RUN_DIR/demo.log" env PG="$DEMO_V" bash scripts/demo.sh demo
-wants demo && single demo-citus " (pg$DEMO_V)" "$RUN_DIR/demo-citus.log" env PG="$DEMO_V" bash scripts/demo_citus.sh
+wants demo && citus_single demo-citus " (pg$DEMO_V)" "$RUN_DIR/demo-citus.log" env PG="$DEMO_V" bash scripts/demo_citus.sh
 wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" bash scripts/bench.sh smoke
 wants bench && single bench-memory-smoke "" "$RUN_DIR/bench-memory.log" env PG="$DEMO_V" bash scripts/bench_memory.sh smoke
-wants bench && single bench-citus-smoke "" "$RUN_DIR/bench-citus.log" env PG="$DEMO_V" bash scripts/bench_citus.sh smoke
+wants bench && citus_single bench-citus-smoke "" "$RUN_DIR/bench-citus.log" env PG="$DEMO_V" bash scripts/bench_citus.sh smoke
 wants bench && single bench-ops-smoke "" "$RUN_DIR/bench-ops.log" env PG="$DEMO_V" bash scripts/bench_ops.sh smoke
 
 say "summary ($(( $(date +%s) - T_ALL ))s)"
 printf '%s\n' "${SUMMARY[@]}"
+if [ ${#SKIPPED[@]} -gt 0 ]; then
+  echo "skipped:"
+  printf '  %s\n' "${SKIPPED[@]}"
+fi
 echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ]

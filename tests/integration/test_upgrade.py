@@ -20,7 +20,8 @@ from conftest import bin_path, connect
 HERE = os.path.dirname(__file__)
 ROOT = os.path.join(HERE, "..", "..")
 DUMP = os.path.join(ROOT, "tests", "upgrade", "stash_tenancy-0.1.0.dump.sql")
-PSQL = "/usr/lib/postgresql/15/bin/psql"
+# the one psql of scripts/pg.sh (PostgreSQL 15's), whichever route installed it
+PSQL = os.environ.get("PSQL", "psql")
 OLD = "0.1.0"
 
 
