@@ -2,6 +2,9 @@
 # Sourced by scripts/test.sh (and the demo/bench scripts); not run on its own.
 PG_ROOT="${PG_ROOT:-/opt/stash-pg}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# A setup into another prefix (PG_ROOT=/opt/stash-fresh make setup) keeps its own cargo-pgrx
+# configuration, so it never repoints the default prefix's (~/.pgrx) at its PostgreSQLs.
+[ "$PG_ROOT" = /opt/stash-pg ] || export PGRX_HOME="${PGRX_HOME:-$PG_ROOT/pgrx}"
 
 # make setup records, per version, which route of scripts/pg_sources.sh installed it and where.
 pg_config_for() {  # $1 = major
@@ -39,6 +42,8 @@ as_pg() { if [ "$(id -u)" = 0 ]; then sudo -u postgres -- "$@"; else "$@"; fi; }
 
 # cluster_start MAJOR DIR: initdb + start a cluster listening only on a unix socket in DIR,
 # so it can never collide with another server's port.  Sets PGHOST, PGPORT, PGUSER.
+# The server runs with RUST_BACKTRACE=1: were a Rust backtrace ever to reach an error's
+# DETAIL again, the tests would see it (tests/integration/test_wall_doors.py).
 cluster_start() {
   local major=$1 dir=$2 bindir
   bindir=$(pg_bindir_for "$major")
@@ -46,7 +51,7 @@ cluster_start() {
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"
   as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 \
     --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; return 1; }
-  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+  as_pg env RUST_BACKTRACE=1 "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
     -o "-c listen_addresses='' -k $dir -p 5432 -c fsync=off -c max_connections=60" \
     start >/dev/null || { cat "$dir/server.log"; return 1; }
   export PGHOST=$dir PGPORT=5432 PGUSER=postgres

@@ -18,6 +18,8 @@ PGRX_VERSION="${PGRX_VERSION:-0.18.1}"
 # Must not be under /root (0700): test clusters run as `postgres`.  Source builds are
 # configured with their final prefix; pg_regress/pg_config hard-code it.
 PG_ROOT="${PG_ROOT:-/opt/stash-pg}"
+# Another prefix gets its own cargo-pgrx configuration (scripts/pg.sh reads the same rule).
+[ "$PG_ROOT" = /opt/stash-pg ] || export PGRX_HOME="${PGRX_HOME:-$PG_ROOT/pgrx}"
 WORK_DIR="${WORK_DIR:-/var/tmp/stash-setup}"
 JOBS="${JOBS:-$(nproc)}"
 APT_PACKAGES=(build-essential pkg-config clang libclang-dev bison flex libreadline-dev

@@ -5,6 +5,9 @@
 //! copied values.  A source that has drifted from its migrations is refused, with the
 //! differences (verify.rs): its rows might not fit the clean schema.
 //!
+//! Rows the clone's migrations seeded are replaced by the source's (which hold the same
+//! seeds unless the source changed them).
+//!
 //! Rows are copied with `session_replication_role = replica` for the duration of the copy:
 //! foreign-key checks and the tables' own triggers do not fire, so tables can be copied in
 //! any order and an audit trigger does not record the copy as new business events.  Rows
@@ -135,6 +138,13 @@ fn copy_rows(from: &str, to: &str) -> Vec<(String, i64)> {
         let replica = guc::Scope::open();
         replica.set(c"session_replication_role", "replica");
         let mut copied = Vec::new();
+        // The clone's migrations may have seeded rows (a lookup table, a default setting):
+        // the copy replaces them with the source's, which hold the same seeds unless the
+        // source changed them — copying on top would break every unique key.  (Replica
+        // mode: no foreign-key action or trigger fires for the delete either.)
+        for (table, _, _) in &tables {
+            client.update(&format!("DELETE FROM {t}.{}", quote_identifier(table)), None, &[])?;
+        }
         for (table, columns, values) in tables {
             let q = quote_identifier(&table);
             let n = client

@@ -6,6 +6,16 @@ use pgrx::PgMemoryContexts;
 use pgrx::PgSqlErrorCode as Code;
 use std::ffi::{c_char, c_int, c_void};
 
+/// Errors a user can trigger carry a SQLSTATE and a message, never a Rust backtrace: pgrx
+/// appends one to DETAIL whenever `std::backtrace` is enabled, which RUST_BACKTRACE in the
+/// server's environment does.  RUST_LIB_BACKTRACE takes precedence for library captures
+/// (and leaves a crash's own report alone); an operator who sets it explicitly keeps it.
+pub(crate) fn init() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+}
+
 pub(crate) fn raise(code: Code, message: String, hint: &str) -> ! {
     ErrorReport::new(code, message, "stash_tenancy")
         .set_hint(hint)

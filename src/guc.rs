@@ -1,6 +1,8 @@
 //! Configuration parameters.
 //!
-//! `stash.shared_schemas` is the one users set.  The tenant context itself also lives in
+//! `stash.shared_schemas` is the one administrators set (superuser-only, like every setting
+//! that decides what a tenant transaction resolves: an application role that could put
+//! `pg_temp` ahead of the shared schemas would shadow them with objects of its own).  The tenant context itself also lives in
 //! GUCs (`stash.tenant`, `stash.tenant_id`), because GUCs set with GUC_ACTION_LOCAL
 //! have exactly the lifetime the context needs: they revert at COMMIT, at ROLLBACK and at
 //! ROLLBACK TO SAVEPOINT, and PostgreSQL copies them into parallel workers.  They are
@@ -27,14 +29,20 @@ pub(crate) const TENANT_ID_NAME: &CStr = c"stash.tenant_id";
 pub(crate) const OUTER_SEARCH_PATH_NAME: &CStr = c"stash.outer_search_path";
 
 pub(crate) fn init() {
-    GucRegistry::define_string_guc(
-        c"stash.shared_schemas",
-        c"Schemas searched after the tenant's own schema inside stash.tenant_enter().",
-        c"A search_path-style list, e.g. 'public' or 'shared, public'. Empty means only the tenant schema.",
-        &SHARED_SCHEMAS,
-        GucContext::Userset,
-        GucFlags::default(),
-    );
+    // SAFETY: the check hook is #[pg_guard]ed; no assign or show hook.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"stash.shared_schemas",
+            c"Schemas searched after the tenant's own schema inside stash.tenant_enter().",
+            c"A search_path-style list, e.g. 'public' or 'shared, public'; never pg_temp or pg_catalog. Empty means only the tenant schema.",
+            &SHARED_SCHEMAS,
+            GucContext::Suset,
+            GucFlags::default(),
+            Some(check_shared_schemas),
+            None,
+            None,
+        );
+    }
     let context_flags = GucFlags::NO_RESET_ALL | GucFlags::NO_SHOW_ALL | GucFlags::DISALLOW_IN_FILE;
     GucRegistry::define_string_guc(
         TENANT_NAME,
@@ -141,6 +149,52 @@ pub(crate) fn token_audience() -> Option<String> {
 pub(crate) fn outer_search_path() -> Option<String> {
     current(&OUTER_SEARCH_PATH).map(|s| s.to_string_lossy().into_owned())
 }
+/// Why a value of `stash.shared_schemas` is refused, if it is: it must parse, and it may
+/// not name `pg_temp` (tenant_enter puts it last itself) or `pg_catalog` (searched first
+/// anyway; named later, it would let the schemas before it shadow built-in functions).
+fn shared_schemas_problem(list: &str) -> Option<String> {
+    let Some(names) = split_identifiers(list) else {
+        return Some(format!("\"{list}\" is not a list of schema names."));
+    };
+    names
+        .iter()
+        .find(|n| n.starts_with("pg_temp") || n.starts_with("pg_toast_temp") || *n == "pg_catalog")
+        .map(|n| format!("The shared schemas may not include \"{n}\": tenant_enter searches pg_catalog first and pg_temp last itself."))
+}
+
+/// The check hook of `stash.shared_schemas` (22023 with the reason in DETAIL), so a bad
+/// value is refused by SET, ALTER ROLE/DATABASE … SET and postgresql.conf alike.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn check_shared_schemas(
+    newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: PostgreSQL passes a pointer to the proposed value, a NUL-terminated string
+    // or NULL (the boot value of a string GUC may be NULL).
+    let value = unsafe {
+        if newval.is_null() || (*newval).is_null() {
+            return true;
+        }
+        CStr::from_ptr(*newval).to_string_lossy().into_owned()
+    };
+    let Some(problem) = shared_schemas_problem(&value) else {
+        return true;
+    };
+    let problem = CString::new(problem).unwrap_or_default();
+    // SAFETY: the documented way for a check hook to report (guc.h's GUC_check_errdetail
+    // and GUC_check_errhint); the strings are palloc'd copies PostgreSQL frees.
+    unsafe {
+        pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE as i32);
+        pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(problem.as_ptr());
+        pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(
+            c"Name the shared schemas only, e.g. 'shared, public'. Only a superuser (or a role granted SET on this parameter) may change it."
+                .as_ptr(),
+        );
+    }
+    false
+}
+
 /// `stash.shared_schemas`, borrowed (see [`current`]).
 pub(crate) fn shared_schemas_cstr() -> &'static CStr {
     current(&SHARED_SCHEMAS).unwrap_or(c"")

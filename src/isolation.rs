@@ -11,10 +11,21 @@
 //! * Everyone else gets 42501 for every slug, before any lookup: no enumeration.
 //!
 //! PostgreSQL undoes a user-id change itself at ROLLBACK and ROLLBACK TO SAVEPOINT, but
-//! not at COMMIT or PREPARE: the transaction callback here restores the caller then.  It
-//! also leaves nothing of the tenant on the connection: session advisory locks taken are
-//! released at commit, and WITH HOLD cursors and LISTEN are refused inside the tenant
-//! (the utility hook), because they would outlive the transaction with what they saw.
+//! not at COMMIT or PREPARE: the transaction callback here restores the caller then.
+//!
+//! The rule for an application role's tenant transaction: it changes nothing outside its
+//! tenant's own schema objects, and nothing it sets or creates outlives it.  So, whatever
+//! path a statement takes (top level, SQL and PL/pgSQL functions, DO, EXPLAIN ANALYZE,
+//! CREATE … AS, triggers):
+//! * creating any object is refused — the object access hook sees every creation,
+//!   temporary objects, conversions and large objects included (a temporary view or
+//!   function left on a pooled connection would run as the next tenant's role);
+//! * the utility hook refuses what outlives the transaction or reaches beyond the tenant:
+//!   WITH HOLD cursors, LISTEN, session-level SET/RESET, ALTER ROLE, ALTER DEFAULT
+//!   PRIVILEGES, DROP/REASSIGN OWNED, grants on large objects;
+//! * at commit, a session-level setting changed in the transaction (`set_config(…,
+//!   false)`, which no hook sees when it runs) fails the commit;
+//! * session advisory locks taken are released at commit.
 use crate::errors;
 use crate::executor;
 use pgrx::prelude::*;
@@ -199,10 +210,14 @@ pub(crate) fn is_switched_to(tenant_role: pg_sys::Oid) -> bool {
 }
 
 pub(crate) fn init() {
+    // SAFETY: _PG_init runs once per backend, single-threaded, before any statement; the
+    // previous hooks are kept and called, as every PostgreSQL hook chain expects.
     unsafe {
         pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
         PREVIOUS_UTILITY_HOOK = pg_sys::ProcessUtility_hook;
         pg_sys::ProcessUtility_hook = Some(utility_hook);
+        PREVIOUS_OBJECT_ACCESS_HOOK = pg_sys::object_access_hook;
+        pg_sys::object_access_hook = Some(object_access_hook);
     }
 }
 
@@ -215,6 +230,7 @@ unsafe extern "C-unwind" fn on_xact_event(
     let Some(s) = SWITCHED.get() else { return };
     match event {
         XACT_EVENT_PRE_COMMIT | XACT_EVENT_PRE_PREPARE => {
+            refuse_session_settings();
             // Session-level advisory locks taken inside the tenant would stay with the
             // connection, which a pooler hands to the next client.
             unsafe { pg_sys::LockReleaseSession(pg_sys::USER_LOCKMETHOD as u16) };
@@ -308,6 +324,26 @@ unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::
                 .then_some("DECLARE ... WITH HOLD")
         }
         pg_sys::NodeTag::T_ListenStmt => Some("LISTEN"),
+        pg_sys::NodeTag::T_VariableSetStmt => session_setting(stmt as *mut pg_sys::VariableSetStmt),
+        pg_sys::NodeTag::T_AlterRoleStmt | pg_sys::NodeTag::T_AlterRoleSetStmt => {
+            Some("ALTER ROLE")
+        }
+        pg_sys::NodeTag::T_AlterDatabaseSetStmt | pg_sys::NodeTag::T_AlterDatabaseStmt => {
+            Some("ALTER DATABASE")
+        }
+        pg_sys::NodeTag::T_AlterDefaultPrivilegesStmt => Some("ALTER DEFAULT PRIVILEGES"),
+        pg_sys::NodeTag::T_DropOwnedStmt => Some("DROP OWNED"),
+        pg_sys::NodeTag::T_ReassignOwnedStmt => Some("REASSIGN OWNED"),
+        pg_sys::NodeTag::T_GrantStmt => {
+            let grant = stmt as *mut pg_sys::GrantStmt;
+            (unsafe { (*grant).objtype } == pg_sys::ObjectType::OBJECT_LARGEOBJECT)
+                .then_some("GRANT or REVOKE on a large object")
+        }
+        pg_sys::NodeTag::T_AlterOwnerStmt => {
+            let alter = stmt as *mut pg_sys::AlterOwnerStmt;
+            (unsafe { (*alter).objectType } == pg_sys::ObjectType::OBJECT_LARGEOBJECT)
+                .then_some("ALTER LARGE OBJECT")
+        }
         pg_sys::NodeTag::T_CreateStmt
         | pg_sys::NodeTag::T_CreateTableAsStmt
         | pg_sys::NodeTag::T_ViewStmt
@@ -320,16 +356,21 @@ unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::
         | pg_sys::NodeTag::T_CreateEnumStmt
         | pg_sys::NodeTag::T_CreateRangeStmt
         | pg_sys::NodeTag::T_CreateDomainStmt
-        | pg_sys::NodeTag::T_DefineStmt => Some("CREATE"),
+        | pg_sys::NodeTag::T_DefineStmt
+        | pg_sys::NodeTag::T_CreateConversionStmt => Some("CREATE"),
         _ => None,
     };
     if let Some(command) = refused {
-        let hint = if command == "CREATE" {
-            "Inside a tenant the application may create only temporary objects, and those would outlive \
-             the transaction on this connection, which a pooler may hand to another tenant's client. \
-             Schema changes are migrations (stash.migration_add)."
-        } else {
-            "It would outlive the transaction on this connection, which a pooler may hand to another tenant's client."
+        let hint = match command {
+            "CREATE" => CREATE_HINT,
+            "SET" | "RESET" | "SET SESSION CHARACTERISTICS" => SET_HINT,
+            "LISTEN" | "DECLARE ... WITH HOLD" => {
+                "It would outlive the transaction on this connection, which a pooler may hand to another tenant's client."
+            }
+            _ => {
+                "A tenant transaction may change only its own tenant's data: roles, default privileges, \
+                 ownership and large objects are the administrator's (and would outlive the transaction)."
+            }
         };
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -337,4 +378,140 @@ unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::
             hint,
         );
     }
+}
+
+const CREATE_HINT: &str =
+    "Inside a tenant the application creates nothing: a temporary object would outlive \
+     the transaction on this connection, which a pooler may hand to another tenant's client. \
+     Schema changes are migrations (stash.migration_add).";
+const SET_HINT: &str =
+    "A session-level setting would outlive the transaction on this connection, which a pooler \
+     may hand to another tenant's client: use SET LOCAL (or set_config(name, value, true)).";
+
+/// Which session-level SET a statement is, if it is one.  SET LOCAL ends with the
+/// transaction; SET TRANSACTION (… SNAPSHOT) changes only this transaction.
+fn session_setting(set: *mut pg_sys::VariableSetStmt) -> Option<&'static str> {
+    // SAFETY: `set` is the utility statement of the PlannedStmt being executed, a
+    // VariableSetStmt by its node tag; its name is NULL or a NUL-terminated string.
+    let (kind, local, name) = unsafe {
+        let name = (*set).name;
+        let name = (!name.is_null()).then(|| std::ffi::CStr::from_ptr(name));
+        ((*set).kind, (*set).is_local, name)
+    };
+    use pg_sys::VariableSetKind::*;
+    match kind {
+        _ if local => None,
+        VAR_SET_MULTI => match name.map(|n| n.to_bytes()) {
+            Some(b"TRANSACTION") | Some(b"TRANSACTION SNAPSHOT") => None,
+            Some(b"SESSION CHARACTERISTICS") => Some("SET SESSION CHARACTERISTICS"),
+            _ => Some("SET"),
+        },
+        VAR_RESET | VAR_RESET_ALL => Some("RESET"),
+        _ => Some("SET"),
+    }
+}
+
+/// Settings that PostgreSQL itself scopes to the transaction whatever the SET says.
+const TRANSACTION_SCOPED: [&[u8]; 3] = [
+    b"transaction_isolation",
+    b"transaction_read_only",
+    b"transaction_deferrable",
+];
+
+/// At the commit of an application role's tenant transaction: refuses (42501, failing the
+/// commit, so the change is rolled back with everything else) a session-level setting
+/// changed in the transaction.  `SET` is refused when it runs (utility hook), but
+/// `set_config(name, value, false)` is a function call no hook sees; what it leaves is a
+/// GUC stack entry in the SET state, which commit would make the session's value.
+#[pg_guard]
+unsafe extern "C-unwind" fn refuse_session_settings() {
+    for_each_guc(|guc| {
+        // SAFETY: `guc` comes from PostgreSQL's own table of settings, valid for the
+        // backend's life; its stack is a linked list PostgreSQL maintains, NULL-terminated.
+        let (name, mut entry) = unsafe { (std::ffi::CStr::from_ptr((*guc).name), (*guc).stack) };
+        while !entry.is_null() {
+            // SAFETY: a non-NULL entry of that list.
+            let (state, prev) = unsafe { ((*entry).state, (*entry).prev) };
+            if (state == pg_sys::GucStackState::GUC_SET
+                || state == pg_sys::GucStackState::GUC_SET_LOCAL)
+                && !TRANSACTION_SCOPED.contains(&name.to_bytes())
+            {
+                errors::raise(
+                    Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "cannot change setting \"{}\" for the session inside a tenant",
+                        name.to_string_lossy()
+                    ),
+                    SET_HINT,
+                );
+            }
+            entry = prev;
+        }
+    });
+}
+
+/// Calls `f` for every setting PostgreSQL knows (built-in, extensions', placeholders).
+fn for_each_guc(mut f: impl FnMut(*mut pg_sys::config_generic)) {
+    #[cfg(feature = "pg15")]
+    // SAFETY: PostgreSQL 15's own array of settings and its length; the array is only
+    // reallocated when a setting is added, which `f` does not do.
+    let (vars, count) = unsafe { (pg_sys::get_guc_variables(), pg_sys::GetNumConfigOptions()) };
+    #[cfg(not(feature = "pg15"))]
+    // SAFETY: PostgreSQL 16+ builds a palloc'd array of the hash table's entries (in the
+    // current memory context, freed with it); `count` receives its length.
+    let (vars, count) = unsafe {
+        let mut count = 0;
+        (pg_sys::get_guc_variables(&mut count), count)
+    };
+    for i in 0..count.max(0) as usize {
+        // SAFETY: `i` is below the array's length.
+        f(unsafe { *vars.add(i) });
+    }
+}
+
+static mut PREVIOUS_OBJECT_ACCESS_HOOK: pg_sys::object_access_hook_type = None;
+
+/// The object access hook: every object PostgreSQL creates passes OAT_POST_CREATE here,
+/// whichever statement created it — including those the utility hook never sees
+/// (`EXPLAIN ANALYZE CREATE TABLE … AS`, `lo_create()`, `lo_from_bytea()`).  Not a
+/// #[pg_guard] function, for the reason utility_hook gives; the refusal is guarded.
+unsafe extern "C-unwind" fn object_access_hook(
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: std::ffi::c_int,
+    arg: *mut std::ffi::c_void,
+) {
+    // SAFETY: called by PostgreSQL with its own arguments, passed on unchanged; the
+    // previous hook was saved in init() before ours was installed.
+    unsafe {
+        if access == pg_sys::ObjectAccessType::OAT_POST_CREATE && SWITCHED.get().is_some() {
+            refuse_creation(class_id);
+        }
+        if let Some(hook) = PREVIOUS_OBJECT_ACCESS_HOOK {
+            hook(access, class_id, object_id, sub_id, arg);
+        }
+    }
+}
+
+/// catalog/pg_largeobject.h (not in pgrx's bindings): large objects' post-create class.
+const LARGE_OBJECT_RELATION_ID: u32 = 2613;
+
+#[pg_guard]
+unsafe extern "C-unwind" fn refuse_creation(class_id: pg_sys::Oid) {
+    let large_object = class_id.to_u32() == LARGE_OBJECT_RELATION_ID;
+    let what = if large_object {
+        "create a large object"
+    } else {
+        "create objects"
+    };
+    errors::raise(
+        Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("cannot {what} inside a tenant"),
+        if large_object {
+            "Large objects belong to the whole database, not to the tenant: store the data in a bytea column."
+        } else {
+            CREATE_HINT
+        },
+    );
 }

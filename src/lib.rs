@@ -34,8 +34,10 @@ mod version;
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    errors::init();
     guc::init();
     cache::init();
+    migrate::init();
     isolation::init();
     pool_planner::init();
 }

@@ -198,3 +198,11 @@ REVOKE EXECUTE ON FUNCTION stash.migration_remove(bigint) FROM PUBLIC;
     name = "migrations_grants",
     requires = [migration_add, migration_remove]
 );
+
+/// SQL: whether the stash.migrations row `m` still has the up_sql its stored checksum
+/// was computed from (migration_add computes it the same way).
+pub(crate) fn intact_sql(m: &str) -> String {
+    format!(
+        "{m}.checksum OPERATOR(pg_catalog.=) pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to({m}.up_sql, 'UTF8')), 'hex')"
+    )
+}

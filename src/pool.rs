@@ -196,6 +196,43 @@ fn pool_table_add(tbl: Option<pg_sys::Oid>, tenant_column: Option<&std::ffi::CSt
     })
     .unwrap_or_else(|e| panic!("pool_table_add: {e}"));
     warn_plain_foreign_keys(tbl, column, &c.qualified);
+    warn_global_unique_keys(tbl, column, &c.qualified);
+}
+
+/// A unique key (or primary key, or unique index) that does not include the tenant column
+/// is checked across every tenant's rows, whatever the policies say: INSERT … ON CONFLICT
+/// DO NOTHING with another tenant's id answers INSERT 0 0, a plain INSERT 23505.  Warn
+/// about each, as for foreign keys.
+fn warn_global_unique_keys(tbl: pg_sys::Oid, column: &str, qualified: &str) {
+    let global: Vec<String> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT i.indexrelid::regclass::text
+                   FROM pg_index i
+                  WHERE i.indrelid = $1 AND i.indisunique
+                    AND NOT EXISTS (SELECT FROM pg_attribute a
+                                     WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                                       AND a.attname = $2::name)
+                  ORDER BY 1",
+                None,
+                &[tbl.into(), column.to_string().into()],
+            )?
+            .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .unwrap_or_else(|e| panic!("look up unique keys: {e}"));
+    for index in global {
+        ErrorReport::new(
+            Code::ERRCODE_WARNING,
+            format!("unique index {index} of pool table {qualified} does not include its tenant column"),
+            "stash_tenancy",
+        )
+        .set_detail("Uniqueness is checked across every tenant's rows, bypassing row-level security: INSERT ... ON CONFLICT or a unique violation tells one tenant whether another tenant's key exists.")
+        .set_hint(format!(
+            "Make the key per tenant: UNIQUE ({column}, id) (or PRIMARY KEY ({column}, id)) instead (see docs/security.md)."
+        ))
+        .report(PgLogLevel::WARNING);
+    }
 }
 
 /// Foreign-key checks bypass row-level security: a plain foreign key into a pool table

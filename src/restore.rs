@@ -28,12 +28,16 @@ use std::ffi::CStr;
 
 /// The versions whose migrations make exactly `schema`'s structure (ascending), or the
 /// closest version with its differences.
-fn detect_version(schema: &str, catalog: &[Migration]) -> Result<Vec<i64>, (i64, Vec<String>)> {
+fn detect_version(
+    schema: &str,
+    owner: Option<&str>,
+    catalog: &[Migration],
+) -> Result<Vec<i64>, (i64, Vec<String>)> {
     let actual = verify::describe(schema);
     let mut matches = Vec::new();
     let mut closest: Option<(i64, Vec<String>)> = None;
     for (i, m) in catalog.iter().enumerate() {
-        let reference = verify::reference(&catalog[..=i]);
+        let reference = verify::reference(&catalog[..=i], owner);
         let Ok(expected) = reference.as_ref() else {
             continue;
         };
@@ -142,7 +146,8 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     refuse_source(&tenant.slug, &tenant.schema, &from);
 
     let catalog = verify::catalog();
-    let detected = detect_version(&from, &catalog).unwrap_or_else(|(closest, differences)| {
+    let owner = roles::schema_owner_name(&tenant.schema);
+    let detected = detect_version(&from, owner.as_deref(), &catalog).unwrap_or_else(|(closest, differences)| {
         ErrorReport::new(
             Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(

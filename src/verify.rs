@@ -216,12 +216,23 @@ pub(crate) struct Migration {
 /// The catalog's tenant migrations, oldest first.
 pub(crate) fn catalog() -> Vec<Migration> {
     executor::select(
-        "SELECT version, up_sql, checksum FROM stash.migrations WHERE scope = 'tenant' ORDER BY version",
+        &format!(
+            "SELECT m.version, m.up_sql, m.checksum, {}, m.name
+               FROM stash.migrations m WHERE m.scope = 'tenant' ORDER BY m.version",
+            crate::migrations::intact_sql("m")
+        ),
         &[],
         |t| {
             t.map(|r| {
+                let version = r.get::<i64>(1)?.unwrap_or(0);
+                if r.get::<bool>(4)? != Some(true) {
+                    crate::migrate::engine::require_intact_failed(
+                        version,
+                        &r.get::<String>(5)?.unwrap_or_default(),
+                    );
+                }
                 Ok(Migration {
-                    version: r.get::<i64>(1)?.unwrap_or(0),
+                    version,
                     up_sql: r.get::<String>(2)?.unwrap_or_default(),
                     checksum: r.get::<String>(3)?.unwrap_or_default(),
                 })
@@ -235,14 +246,19 @@ pub(crate) fn catalog() -> Vec<Migration> {
 pub(crate) struct Applied {
     pub migration: Migration,
     ledger_checksum: String,
+    /// Whether the catalog's SQL still matches the catalog's checksum.
+    intact: bool,
 }
 
 /// The migrations in a tenant's ledger, oldest first.
 pub(crate) fn applied(tenant_id: pgrx::Uuid) -> Vec<Applied> {
     executor::select(
-        "SELECT l.version, l.checksum, m.checksum, m.up_sql
-           FROM stash.ledger l JOIN stash.migrations m USING (version)
-          WHERE l.tenant_id = $1 ORDER BY l.version",
+        &format!(
+            "SELECT l.version, l.checksum, m.checksum, m.up_sql, {}
+               FROM stash.ledger l JOIN stash.migrations m USING (version)
+              WHERE l.tenant_id = $1 ORDER BY l.version",
+            crate::migrations::intact_sql("m")
+        ),
         &[tenant_id.into()],
         |t| {
             t.map(|r| {
@@ -253,6 +269,7 @@ pub(crate) fn applied(tenant_id: pgrx::Uuid) -> Vec<Applied> {
                         up_sql: r.get::<String>(4)?.unwrap_or_default(),
                     },
                     ledger_checksum: r.get::<String>(2)?.unwrap_or_default(),
+                    intact: r.get::<bool>(5)? == Some(true),
                 })
             })
             .collect()
@@ -269,13 +286,21 @@ thread_local! {
 
 /// The description that `migrations` make in an empty tenant schema, replayed into a
 /// scratch schema inside a subtransaction that is rolled back; cached per backend for
-/// each list of (version, checksum) under the current `stash.shared_schemas`.
-pub(crate) fn reference(migrations: &[Migration]) -> Rc<Reference> {
+/// each list of (version, checksum) under the current `stash.shared_schemas`.  The scratch
+/// belongs to `owner` (the tenant schema's owner), so the steps run as the tenant's own
+/// migrations do, not as the caller (engine::replay), on a path checked like theirs.
+pub(crate) fn reference(migrations: &[Migration], owner: Option<&str>) -> Rc<Reference> {
+    crate::migrate::require_safe_path();
     let versions: Vec<String> = migrations
         .iter()
         .map(|m| format!("{}:{}", m.version, m.checksum))
         .collect();
-    let key = format!("{}\n{}", guc::shared_schemas(), versions.join(","));
+    let key = format!(
+        "{}\n{}\n{}",
+        guc::shared_schemas(),
+        owner.unwrap_or(""),
+        versions.join(",")
+    );
     if let Some(hit) = REFERENCES.with(|r| r.borrow().get(&key).cloned()) {
         return hit;
     }
@@ -287,8 +312,11 @@ pub(crate) fn reference(migrations: &[Migration]) -> Rc<Reference> {
     let built = subxact::run(OnSuccess::Discard, || {
         let quiet = guc::Scope::open();
         quiet.set(c"client_min_messages", "warning");
+        let authorization = owner
+            .map(|o| format!(" AUTHORIZATION {}", pgrx::spi::quote_identifier(o)))
+            .unwrap_or_default();
         Spi::run(&format!(
-            "CREATE SCHEMA {}",
+            "CREATE SCHEMA {}{authorization}",
             pgrx::spi::quote_identifier(&scratch)
         ))
         .expect("create the scratch schema");
@@ -341,6 +369,19 @@ fn existing_schemas(schemas: &[String]) -> std::collections::HashSet<String> {
 /// The verdict on `tenant` whose schema is described by `actual` (None: it is missing).
 fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<String>) {
     let applied = applied(tenant.id);
+    let tampered: Vec<String> = applied
+        .iter()
+        .filter(|a| !a.intact)
+        .map(|a| {
+            format!(
+                "migration {} does not match its checksum: its SQL was changed after it was registered",
+                a.migration.version
+            )
+        })
+        .collect();
+    if !tampered.is_empty() {
+        return ("unverifiable", tampered);
+    }
     let mut notes: Vec<String> = applied
         .iter()
         .filter(|a| a.ledger_checksum != a.migration.checksum)
@@ -352,7 +393,8 @@ fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<St
         })
         .collect();
     let migrations: Vec<Migration> = applied.into_iter().map(|a| a.migration).collect();
-    let reference = reference(&migrations);
+    let owner = crate::roles::schema_owner_name(&tenant.schema);
+    let reference = reference(&migrations, owner.as_deref());
     let expected = match reference.as_ref() {
         Ok(description) => description,
         Err(why) => {
@@ -385,6 +427,9 @@ fn tenant_verify(
         name!(differences, Vec<String>),
     ),
 > {
+    // Refused outright rather than reported per tenant as unverifiable: the replays would
+    // run on a path lower-privileged roles can plant in (migrate/path.rs).
+    crate::migrate::require_safe_path();
     let tenants: Vec<Tenant> = match slug {
         Some(raw) => {
             let slug = Slug::from_arg(Some(raw));

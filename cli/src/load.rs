@@ -128,10 +128,33 @@ fn read_dir(dir: &PathBuf) -> std::result::Result<BTreeMap<i64, Migration>, Vec<
         match e {
             Ok(e) => {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') || !e.path().is_file() {
+                if name.starts_with('.') {
                     continue;
                 }
-                files.push((name, e.path()));
+                // Names are printed and stored: one with terminal escapes could rewrite
+                // what the operator sees ({:?} shows them escaped).
+                if name.chars().any(char::is_control) {
+                    problems.push(format!(
+                        "refusing file {name:?}: its name contains control characters"
+                    ));
+                    continue;
+                }
+                // file_type() does not follow links: a link could make any file this user can
+                // read (outside the directory) a migration that runs as the schema owner.
+                match e.file_type() {
+                    Ok(t) if t.is_symlink() => {
+                        if name.ends_with(".sql") {
+                            problems.push(format!(
+                                "refusing {name:?}: it is a symbolic link (copy the migration file into {})",
+                                dir.display()
+                            ));
+                        }
+                        continue;
+                    }
+                    Ok(t) if t.is_file() => files.push((name, e.path())),
+                    Ok(_) => continue,
+                    Err(e) => problems.push(format!("cannot read {name:?}: {e}")),
+                }
             }
             Err(e) => problems.push(format!("cannot read directory {}: {e}", dir.display())),
         }
@@ -337,6 +360,33 @@ pub fn run(args: LoadArgs, verbose: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symlinks_and_control_characters_are_refused() {
+        let dir = std::env::temp_dir().join(format!("stash-load-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let outside = dir.with_extension("secret");
+        fs::write(&outside, "CREATE TABLE backdoor (x int)").unwrap();
+        fs::write(dir.join("V1__init.sql"), "CREATE TABLE t (id int)").unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("V2__linked.sql")).unwrap();
+        fs::write(dir.join("V3__\x1b[2Jevil.sql"), "SELECT 1").unwrap();
+        let problems = read_dir(&dir).err().expect("problems reported");
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_file(&outside);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("\"V2__linked.sql\": it is a symbolic link")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("\\u{1b}[2Jevil.sql")),
+            "{problems:?}"
+        );
+        assert!(!problems.iter().any(|p| p.contains('\x1b')), "{problems:?}");
+    }
 
     #[test]
     fn names() {

@@ -29,6 +29,47 @@ pub struct MigrateArgs {
     /// Target version (default: the latest; lower rolls back)
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
     to: Option<i64>,
+    /// How long one tenant's step waits for a lock (a PostgreSQL interval, e.g. 5s, 1min;
+    /// "none": forever).  A tenant whose tables another transaction holds is skipped, retried
+    /// once at the end of the run, and reported — it never stalls the fleet.
+    #[arg(long, default_value = "5s", value_parser = parse_timeout)]
+    lock_timeout: Timeout,
+    /// How long one tenant's step may run (e.g. 10min; "none": no limit, the default)
+    #[arg(long, default_value = "none", value_parser = parse_timeout)]
+    statement_timeout: Timeout,
+}
+
+/// A brake of migrate_all: an interval in PostgreSQL's own syntax, or none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeout(Option<String>);
+
+/// Accepts what PostgreSQL's interval input accepts for a duration that a shell user
+/// writes (digits, units, spaces, dots, colons); the server parses it.  Anything else
+/// (quotes, semicolons) never reaches the SQL text.
+fn parse_timeout(v: &str) -> std::result::Result<Timeout, String> {
+    let v = v.trim();
+    if v.eq_ignore_ascii_case("none") {
+        return Ok(Timeout(None));
+    }
+    if v.is_empty()
+        || !v.chars().any(|c| c.is_ascii_digit())
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " .:".contains(c))
+    {
+        return Err(format!(
+            "\"{v}\" is not a duration: write it as PostgreSQL does, e.g. 5s, 500ms, 2min, or none"
+        ));
+    }
+    Ok(Timeout(Some(v.to_string())))
+}
+
+impl Timeout {
+    fn sql(&self) -> String {
+        self.0
+            .as_ref()
+            .map_or("NULL".into(), |v| format!("'{v}'::interval"))
+    }
 }
 
 fn sql_int(v: Option<i64>) -> String {
@@ -37,13 +78,27 @@ fn sql_int(v: Option<i64>) -> String {
 
 pub fn run(args: MigrateArgs, verbose: bool) -> Result<()> {
     match &args.tenant {
-        Some(slug) => one(slug, args.to, verbose),
+        Some(slug) => one(slug, &args, verbose),
         None => fleet(&args, verbose),
     }
 }
 
-fn one(slug: &str, to: Option<i64>, verbose: bool) -> Result<()> {
+fn one(slug: &str, args: &MigrateArgs, verbose: bool) -> Result<()> {
+    let to = args.to;
     let mut c = conn::connect(verbose)?;
+    // The session's own timeouts are the steps' here (tenant_migrate runs in this statement).
+    for (name, t) in [
+        ("lock_timeout", &args.lock_timeout),
+        ("statement_timeout", &args.statement_timeout),
+    ] {
+        if let Some(v) = &t.0 {
+            c.execute(
+                "SELECT pg_catalog.set_config($1, \
+                 (pg_catalog.date_part('epoch', $2::text::interval) * 1000)::bigint::text, false)",
+                &[&name, v],
+            )?;
+        }
+    }
     let rows = c.query(
         "SELECT slug, from_version, to_version, applied, status, error FROM stash.tenant_migrate($1, $2)",
         &[&slug, &to],
@@ -109,10 +164,13 @@ fn fleet(args: &MigrateArgs, verbose: bool) -> Result<()> {
     }
     let jobs = jobs.min(total);
     let call = format!(
-        "CALL stash.migrate_all(target_version => {}, max_failures => {}, canary => {})",
+        "CALL stash.migrate_all(target_version => {}, max_failures => {}, canary => {}, \
+         lock_timeout => {}, statement_timeout => {})",
         sql_int(args.to),
         sql_int(args.max_failures),
-        sql_int(args.canary)
+        sql_int(args.canary),
+        args.lock_timeout.sql(),
+        args.statement_timeout.sql()
     );
     println!("migrating {total} tenant(s) in {jobs} session(s)");
 
@@ -317,4 +375,28 @@ fn summary(
         return Err(Error::Exit(1));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_durations_or_none_and_nothing_else() {
+        assert_eq!(parse_timeout("5s"), Ok(Timeout(Some("5s".into()))));
+        assert_eq!(
+            parse_timeout(" 1 min 30 s "),
+            Ok(Timeout(Some("1 min 30 s".into())))
+        );
+        assert_eq!(
+            parse_timeout("00:00:05"),
+            Ok(Timeout(Some("00:00:05".into())))
+        );
+        assert_eq!(parse_timeout("none"), Ok(Timeout(None)));
+        assert_eq!(Timeout(None).sql(), "NULL");
+        assert_eq!(Timeout(Some("5s".into())).sql(), "'5s'::interval");
+        for bad in ["", "s", "5s'; DROP TABLE x; --", "5s)", "ten seconds"] {
+            assert!(parse_timeout(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

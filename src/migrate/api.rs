@@ -46,6 +46,7 @@ fn tenant_migrate(
     ),
 > {
     validate_target(target_version);
+    super::path::require_safe(); // refused outright, not recorded as one failure per tenant
     let dry_run = dry_run.unwrap_or(false);
     let ids: Vec<pgrx::Uuid> = match slug {
         Some(raw) => {
@@ -96,6 +97,7 @@ fn shared_migrate(
     ),
 > {
     validate_target(target_version);
+    super::path::require_safe(); // refused outright, not recorded as one failure per tenant
     let schema = guc::shared_schema_names()
         .into_iter()
         .next()
@@ -112,13 +114,37 @@ fn shared_migrate(
             "Shared migrations run in the first schema of stash.shared_schemas; create it, or set stash.shared_schemas.",
         );
     }
-    // One shared schema, one migrator at a time.
-    Spi::run("SELECT pg_advisory_xact_lock(hashtext('stash.shared_migrate'))").expect("lock");
+    lock_shared_migrations();
     let target = Target::shared(&schema, guc::shared_schemas());
     engine::require_fresh_snapshot_or_raise(&target);
     let report: Report =
         engine::migrate_maybe_dry(&target, target_version, dry_run.unwrap_or(false));
     TableIterator::new(std::iter::once(report.row()))
+}
+
+/// One shared schema, one migrator at a time: a lock on the catalog table that no role
+/// without write privileges on it can take (an advisory lock could be taken first by
+/// anyone, holding every shared migration up forever).  SHARE UPDATE EXCLUSIVE conflicts
+/// with itself but not with reads or migration_add.  Waits at most the session's
+/// lock_timeout, or 10 s when it has none (55P03).
+fn lock_shared_migrations() {
+    const DEFAULT_WAIT: &str = "10s";
+    let wait = Spi::get_one::<String>("SELECT pg_catalog.current_setting('lock_timeout')")
+        .ok()
+        .flatten()
+        .filter(|v| v != "0")
+        .unwrap_or_else(|| DEFAULT_WAIT.to_string());
+    let settings = guc::Scope::open();
+    settings.set(c"lock_timeout", &wait);
+    let _context = errors::Context::push(
+        "stash_tenancy: waiting for the shared-migration lock, which another stash.shared_migrate() holds",
+    );
+    executor::update(
+        "LOCK TABLE stash.migrations IN SHARE UPDATE EXCLUSIVE MODE",
+        &[],
+        |_| Ok(()),
+    );
+    settings.close();
 }
 
 extension_sql!(

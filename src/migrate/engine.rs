@@ -11,7 +11,8 @@
 //! * in a GUC nest level that is unwound after the step as if it had aborted: a `SET`,
 //!   `SET LOCAL` or `set_config()` in a migration (pg_dump output starts with a dozen)
 //!   ends with its step and never reaches the caller's session;
-//! * with search_path = the target schema, then `stash.shared_schemas`.
+//! * with search_path = the target schema, then `stash.shared_schemas`, then pg_temp —
+//!   refused (42501, path.rs) while a shared schema is writable by a lower-privileged role.
 //!
 //! Failure isolation: tenant_migrate, migrate_all and shared_migrate run each step in a
 //! subtransaction; a failing one is rolled back alone, the versions before it stay, the
@@ -336,13 +337,18 @@ fn plan(target: &Target, to: Option<i64>) -> Vec<Step> {
             &sql,
             &[target.tenant_id.into(), to.into()],
             || Direction::Down,
+            false,
         ));
     }
+    // The checksum is recomputed here, not trusted: it is what makes an edit of an
+    // already registered migration visible (see require_intact).
     let sql = format!(
-        "SELECT m.version, m.name, m.up_sql, m.checksum FROM stash.migrations m
+        "SELECT m.version, m.name, m.up_sql, m.checksum, {}
+           FROM stash.migrations m
           WHERE m.scope = $3 AND ($2::bigint IS NULL OR m.version <= $2)
             AND NOT EXISTS (SELECT FROM stash.ledger l WHERE {} AND l.version = m.version)
           ORDER BY m.version",
+        crate::migrations::intact_sql("m"),
         target.ledger_predicate()
     );
     steps.extend(read_steps(
@@ -353,28 +359,62 @@ fn plan(target: &Target, to: Option<i64>) -> Vec<Step> {
             target.scope.as_str().to_string().into(),
         ],
         || Direction::Up,
+        true,
     ));
     steps
 }
 
-fn read_steps(sql: &str, args: &[DatumWithOid], direction: impl Fn() -> Direction) -> Vec<Step> {
-    executor::select(sql, args, |t| {
+/// The steps `sql` selects; with `checked`, its 5th column says whether the SQL still
+/// matches its checksum (rollback steps have none: down_sql is not checksummed).
+fn read_steps(
+    sql: &str,
+    args: &[DatumWithOid],
+    direction: impl Fn() -> Direction,
+    checked: bool,
+) -> Vec<Step> {
+    let steps: Vec<(Step, bool)> = executor::select(sql, args, |t| {
         t.map(|r| {
-            Ok(Step {
-                version: r.get::<i64>(1)?.unwrap_or(0),
-                name: r.get::<String>(2)?.unwrap_or_default(),
-                sql: r.get::<String>(3)?,
-                checksum: r.get::<String>(4)?.unwrap_or_default(),
-                direction: direction(),
-            })
+            Ok((
+                Step {
+                    version: r.get::<i64>(1)?.unwrap_or(0),
+                    name: r.get::<String>(2)?.unwrap_or_default(),
+                    sql: r.get::<String>(3)?,
+                    checksum: r.get::<String>(4)?.unwrap_or_default(),
+                    direction: direction(),
+                },
+                !checked || r.get::<bool>(5)?.unwrap_or(false),
+            ))
         })
         .collect()
-    })
+    });
+    steps
+        .into_iter()
+        .map(|(step, intact)| {
+            if !intact {
+                require_intact_failed(step.version, &step.name);
+            }
+            step
+        })
+        .collect()
+}
+
+/// XX001 (data corrupted): a registered migration's SQL no longer matches the checksum
+/// migration_add stored, so someone changed `stash.migrations` behind its back.  Nothing
+/// of it is applied or replayed, anywhere.
+pub(crate) fn require_intact_failed(version: i64, name: &str) -> ! {
+    errors::raise(
+        Code::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "migration {version} ({name}) does not match its checksum: its SQL was changed after stash.migration_add registered it"
+        ),
+        "Applied migrations are never edited: restore the original SQL in stash.migrations, and register the change as a new, higher version.",
+    )
 }
 
 /// Runs one step's SQL as the target's owner in a security-restricted operation, with
 /// every setting it makes undone afterwards (see the module comment).
 fn run_sql(target: &Target, sql: &str, limits: &Limits) {
+    super::path::require_safe();
     executor::as_role(target.owner, pg_sys::SECURITY_RESTRICTED_OPERATION, || {
         let settings = guc::Scope::open();
         settings.set(c"search_path", &target.search_path);

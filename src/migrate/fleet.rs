@@ -67,6 +67,7 @@ fn migrate_all_pending(target_version: Option<i64>) -> i64 {
     }
     require_procedure_privilege();
     validate_target(target_version);
+    super::path::require_safe(); // refused outright, not recorded as one failure per tenant
     let sql = concat!(
         "SELECT count(*) FROM stash.tenants t WHERE ",
         needs_work!("")

@@ -60,9 +60,9 @@ SELECT count(*) FROM events;
 SET LOCAL enable_bitmapscan = off;
 SELECT public.tenant_id_read('SELECT count(*) FROM events');
 SELECT count(*) FROM events;
-RESET enable_indexscan;
-RESET enable_indexonlyscan;
-RESET enable_bitmapscan;
+SET LOCAL enable_indexscan TO DEFAULT;
+SET LOCAL enable_indexonlyscan TO DEFAULT;
+SET LOCAL enable_bitmapscan TO DEFAULT;
 -- a join: the InitPlan stays (an inner index scan would be started once per outer row)
 SELECT public.tenant_id_read('SELECT e.payload FROM events e JOIN (VALUES (1), (2)) v(id) ON e.id = v.id');
 SELECT e.payload FROM events e JOIN (VALUES (1), (2)) v(id) ON e.id = v.id ORDER BY 1;

@@ -9,6 +9,6 @@ SELECT schemaname, tablename FROM pg_tables WHERE tablename = 'plans';
 -- unquoted names are folded to lower case, as in search_path
 SET stash.shared_schemas = 'PUBLIC';
 SELECT slug, status FROM stash.shared_migrate();
--- a list that is not one: 22023
+-- a list that is not one is refused when it is set (22023), and the value stays
 SET stash.shared_schemas = '"unterminated, public';
-SELECT slug, status FROM stash.shared_migrate();
+SHOW stash.shared_schemas;
