@@ -239,17 +239,22 @@ def test_prepared_statement_of_b_reads_only_the_tenant_it_runs_in(world):
 
 
 def test_session_state_left_by_b_grants_nothing(world):
-    """A session-level SET search_path inside B survives the commit (PostgreSQL keeps
-    session settings), but the privileges are the wall; a session advisory lock is
-    released at commit."""
+    """A session-level SET inside B is refused (it would survive the commit); a session
+    advisory lock is released at commit; a session SET made outside any tenant naming B's
+    schema grants nothing — the privileges are the wall."""
     with app_connect(world) as conn:
         conn.execute("BEGIN")
         conn.execute("SELECT stash.tenant_enter('globex')")
-        conn.execute("SET search_path = tenant_globex, public")
+        with pytest.raises(E.InsufficientPrivilege):
+            conn.execute("SET search_path = tenant_globex, public")
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        conn.execute("SELECT stash.tenant_enter('globex')")
         conn.execute("SELECT pg_advisory_lock(4242)")
         conn.execute("COMMIT")
         assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                             "AND pid = pg_backend_pid()").fetchone()[0] == 0
+        conn.execute("SET search_path = tenant_globex, public")
         # the schema it names is skipped (no USAGE): the name resolves to nothing
         with pytest.raises(E.UndefinedTable):
             conn.execute("SELECT * FROM orders")
