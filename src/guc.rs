@@ -23,10 +23,14 @@ static TOKEN_TENANT_CLAIM: GucSetting<Option<CString>> =
 static TOKEN_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static ALLOW_RESET: GucSetting<bool> = GucSetting::<bool>::new(false);
 static OUTER_SEARCH_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static COMMIT_MARKER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) const TENANT_NAME: &CStr = c"stash.tenant";
 pub(crate) const TENANT_ID_NAME: &CStr = c"stash.tenant_id";
 pub(crate) const OUTER_SEARCH_PATH_NAME: &CStr = c"stash.outer_search_path";
+/// Set by nothing but isolation.rs, at the commit of a tenant transaction: see
+/// isolation::changed_settings.
+pub(crate) const COMMIT_MARKER_NAME: &CStr = c"stash.commit_marker";
 
 pub(crate) fn init() {
     // SAFETY: the check hook is #[pg_guard]ed; no assign or show hook.
@@ -65,6 +69,14 @@ pub(crate) fn init() {
         c"search_path in force before the first stash.tenant_enter of this transaction.",
         c"",
         &OUTER_SEARCH_PATH,
+        GucContext::Suset,
+        context_flags,
+    );
+    GucRegistry::define_string_guc(
+        COMMIT_MARKER_NAME,
+        c"Internal to stash_tenancy (the check at the commit of a tenant transaction); not a setting.",
+        c"",
+        &COMMIT_MARKER,
         GucContext::Suset,
         context_flags,
     );

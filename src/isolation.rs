@@ -425,7 +425,7 @@ const TRANSACTION_SCOPED: [&[u8]; 3] = [
 /// GUC stack entry in the SET state, which commit would make the session's value.
 #[pg_guard]
 unsafe extern "C-unwind" fn refuse_session_settings() {
-    for_each_guc(|guc| {
+    changed_settings(|guc| {
         // SAFETY: `guc` comes from PostgreSQL's own table of settings, valid for the
         // backend's life; its stack is a linked list PostgreSQL maintains, NULL-terminated.
         let (name, mut entry) = unsafe { (std::ffi::CStr::from_ptr((*guc).name), (*guc).stack) };
@@ -450,22 +450,53 @@ unsafe extern "C-unwind" fn refuse_session_settings() {
     });
 }
 
-/// Calls `f` for every setting PostgreSQL knows (built-in, extensions', placeholders).
-fn for_each_guc(mut f: impl FnMut(*mut pg_sys::config_generic)) {
+/// Calls `f` for (at least) every setting changed in this transaction: those with a GUC
+/// stack.  PostgreSQL 15 keeps its settings in an array, which is walked whole (as its
+/// own end-of-transaction code does).  PostgreSQL 16+ keeps the settings that have a
+/// stack in a list of their own, linked through `stack_link`, and puts a setting at its
+/// head when its stack is first pushed: so a marker setting nobody else touches is set
+/// here, becomes the head, and the list is walked from it — a handful of settings
+/// instead of the ~400 a walk of them all (a hash table scan and an allocation) costs.
+fn changed_settings(mut f: impl FnMut(*mut pg_sys::config_generic)) {
     #[cfg(feature = "pg15")]
-    // SAFETY: PostgreSQL 15's own array of settings and its length; the array is only
-    // reallocated when a setting is added, which `f` does not do.
-    let (vars, count) = unsafe { (pg_sys::get_guc_variables(), pg_sys::GetNumConfigOptions()) };
+    {
+        // SAFETY: PostgreSQL 15's own array of settings and its length; the array is
+        // reallocated only when a setting is added, which `f` does not do.
+        let (vars, count) = unsafe { (pg_sys::get_guc_variables(), pg_sys::GetNumConfigOptions()) };
+        for i in 0..count.max(0) as usize {
+            // SAFETY: `i` is below the array's length.
+            f(unsafe { *vars.add(i) });
+        }
+    }
     #[cfg(not(feature = "pg15"))]
-    // SAFETY: PostgreSQL 16+ builds a palloc'd array of the hash table's entries (in the
-    // current memory context, freed with it); `count` receives its length.
-    let (vars, count) = unsafe {
+    // SAFETY: find_option returns the setting's record (NULL if unknown, with
+    // skip_errors); `stack` and `stack_link` are maintained by guc.c, and a record with a
+    // stack is in guc_stack_list, linked through `stack_link`, NULL-terminated.
+    unsafe {
+        let marker = pg_sys::find_option(
+            crate::guc::COMMIT_MARKER_NAME.as_ptr(),
+            false,
+            true,
+            PgLogLevel::ERROR as i32,
+        );
+        if !marker.is_null() && (*marker).stack.is_null() {
+            crate::guc::set_local_cstr(crate::guc::COMMIT_MARKER_NAME, c"commit");
+            if !(*marker).stack.is_null() {
+                let offset = std::mem::offset_of!(pg_sys::config_generic, stack_link);
+                let mut node = (*marker).stack_link.next;
+                while !node.is_null() {
+                    f((node as *mut u8).sub(offset) as *mut pg_sys::config_generic);
+                    node = (*node).next;
+                }
+                return;
+            }
+        }
+        // Not expected (the marker had a stack already): every setting, the slow way.
         let mut count = 0;
-        (pg_sys::get_guc_variables(&mut count), count)
-    };
-    for i in 0..count.max(0) as usize {
-        // SAFETY: `i` is below the array's length.
-        f(unsafe { *vars.add(i) });
+        let vars = pg_sys::get_guc_variables(&mut count);
+        for i in 0..count.max(0) as usize {
+            f(*vars.add(i));
+        }
     }
 }
 

@@ -195,77 +195,63 @@ fn pool_table_add(tbl: Option<pg_sys::Oid>, tenant_column: Option<&std::ffi::CSt
         ))
     })
     .unwrap_or_else(|e| panic!("pool_table_add: {e}"));
-    warn_plain_foreign_keys(tbl, column, &c.qualified);
-    warn_global_unique_keys(tbl, column, &c.qualified);
+    warn_tenantless_keys(tbl, column, &c.qualified);
 }
 
-/// A unique key (or primary key, or unique index) that does not include the tenant column
-/// is checked across every tenant's rows, whatever the policies say: INSERT … ON CONFLICT
-/// DO NOTHING with another tenant's id answers INSERT 0 0, a plain INSERT 23505.  Warn
-/// about each, as for foreign keys.
-fn warn_global_unique_keys(tbl: pg_sys::Oid, column: &str, qualified: &str) {
-    let global: Vec<String> = Spi::connect(|client| {
+/// Keys that leave the tenant column out are checked across every tenant's rows, whatever
+/// the policies say, so each is an existence oracle: a plain foreign key into the pool
+/// table (foreign-key checks bypass row-level security), and a unique key of it
+/// (`INSERT … ON CONFLICT DO NOTHING` with another tenant's id answers INSERT 0 0, a plain
+/// INSERT 23505).  Warn about each.
+fn warn_tenantless_keys(tbl: pg_sys::Oid, column: &str, qualified: &str) {
+    // (kind, name) of every key of or into `tbl` ($1) without the tenant column ($2)
+    let keys: Vec<(String, String)> = Spi::connect(|client| {
         client
             .select(
-                "SELECT i.indexrelid::regclass::text
-                   FROM pg_index i
-                  WHERE i.indrelid = $1 AND i.indisunique
-                    AND NOT EXISTS (SELECT FROM pg_attribute a
-                                     WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-                                       AND a.attname = $2::name)
-                  ORDER BY 1",
-                None,
-                &[tbl.into(), column.to_string().into()],
-            )?
-            .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
-            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
-    })
-    .unwrap_or_else(|e| panic!("look up unique keys: {e}"));
-    for index in global {
-        ErrorReport::new(
-            Code::ERRCODE_WARNING,
-            format!("unique index {index} of pool table {qualified} does not include its tenant column"),
-            "stash_tenancy",
-        )
-        .set_detail("Uniqueness is checked across every tenant's rows, bypassing row-level security: INSERT ... ON CONFLICT or a unique violation tells one tenant whether another tenant's key exists.")
-        .set_hint(format!(
-            "Make the key per tenant: UNIQUE ({column}, id) (or PRIMARY KEY ({column}, id)) instead (see docs/security.md)."
-        ))
-        .report(PgLogLevel::WARNING);
-    }
-}
-
-/// Foreign-key checks bypass row-level security: a plain foreign key into a pool table
-/// lets one tenant learn whether an id of another tenant exists.  Warn about each.
-fn warn_plain_foreign_keys(tbl: pg_sys::Oid, column: &str, qualified: &str) {
-    let plain: Vec<String> = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT format('%s on %s', k.conname, k.conrelid::regclass)
+                "SELECT 'fk', format('%s on %s', k.conname, k.conrelid::regclass)
                    FROM pg_constraint k
                   WHERE k.contype = 'f' AND k.confrelid = $1
                     AND NOT EXISTS (SELECT FROM pg_attribute a
                                      WHERE a.attrelid = k.confrelid AND a.attnum = ANY (k.confkey)
                                        AND a.attname = $2::name)
-                  ORDER BY 1",
+                 UNION ALL
+                 SELECT 'unique', i.indexrelid::regclass::text
+                   FROM pg_index i
+                  WHERE i.indrelid = $1 AND i.indisunique
+                    AND NOT EXISTS (SELECT FROM pg_attribute a
+                                     WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                                       AND a.attname = $2::name)
+                  ORDER BY 1, 2",
                 None,
                 &[tbl.into(), column.to_string().into()],
             )?
-            .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
+            .map(|r| {
+                Ok((
+                    r.get::<String>(1)?.unwrap_or_default(),
+                    r.get::<String>(2)?.unwrap_or_default(),
+                ))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
-    .unwrap_or_else(|e| panic!("look up foreign keys: {e}"));
-    for fk in plain {
-        ErrorReport::new(
-            Code::ERRCODE_WARNING,
-            format!("foreign key {fk} references pool table {qualified} without its tenant column"),
-            "stash_tenancy",
-        )
-        .set_detail("Foreign-key checks bypass row-level security, so one tenant can probe whether another tenant's ids exist.")
-        .set_hint(format!(
-            "Reference ({column}, id) instead: add UNIQUE ({column}, id) to {qualified} and a composite foreign key (see docs/security.md)."
-        ))
-        .report(PgLogLevel::WARNING);
+    .unwrap_or_else(|e| panic!("look up the keys of {qualified}: {e}"));
+    for (kind, key) in keys {
+        let (message, detail, hint) = if kind == "fk" {
+            (
+                format!("foreign key {key} references pool table {qualified} without its tenant column"),
+                "Foreign-key checks bypass row-level security, so one tenant can probe whether another tenant's ids exist.",
+                format!("Reference ({column}, id) instead: add UNIQUE ({column}, id) to {qualified} and a composite foreign key (see docs/security.md)."),
+            )
+        } else {
+            (
+                format!("unique index {key} of pool table {qualified} does not include its tenant column"),
+                "Uniqueness is checked across every tenant's rows, bypassing row-level security: INSERT ... ON CONFLICT or a unique violation tells one tenant whether another tenant's key exists.",
+                format!("Make the key per tenant: UNIQUE ({column}, id) (or PRIMARY KEY ({column}, id)) instead (see docs/security.md)."),
+            )
+        };
+        ErrorReport::new(Code::ERRCODE_WARNING, message, "stash_tenancy")
+            .set_detail(detail)
+            .set_hint(hint)
+            .report(PgLogLevel::WARNING);
     }
 }
 
