@@ -1,0 +1,6 @@
+-- stash_tenancy 0.2.0 -> 0.3.0
+--
+-- Every change 0.3.0 makes to the objects of schema `stash` goes here, in the same
+-- commit as the code that generates the fresh install script
+-- (tests/integration/test_upgrade.py compares the two).  Empty while 0.3.0 changes only
+-- the library: an update is then a version bump.
