@@ -10,95 +10,112 @@
 //! it over pg_catalog's).  Relations such a role owns are not refused (an application may
 //! keep its own tables in public); docs/security.md says what that leaves open.
 //!
-//! The verdict is remembered per backend for the shared list it was made for, until a
-//! schema, role, membership or the registry changes (syscache callbacks and the registry's
-//! own invalidation), so a fleet run checks once, not once per tenant.
+//! The verdict is remembered per backend for the shared list it was made for, until one
+//! of those schemas changes (its pg_namespace row: a GRANT or REVOKE, an owner change, a
+//! drop): a syscache callback compares the invalidated row's hash with theirs, so
+//! creating and dropping tenant schemas — a fleet of them — never forgets it.  The check
+//! itself reads the schemas' ACLs and the functions and operators in them, never the list
+//! of roles (tens of thousands at 10,000 tenants).
 use crate::errors;
 use crate::executor;
 use crate::guc;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+
+/// The shared list last found safe, and the syscache hash values of its schemas' rows.
+struct Safe {
+    list: String,
+    hashes: Vec<u32>,
+}
 
 thread_local! {
-    /// The shared list last found safe, with the generations it was checked at.
-    static SAFE: RefCell<Option<(String, u64, u64)>> = const { RefCell::new(None) };
-    /// Bumped when any schema or role membership changes.
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    static SAFE: RefCell<Option<Safe>> = const { RefCell::new(None) };
 }
 
 pub(crate) fn init() {
-    // SAFETY: _PG_init, once per backend; the callbacks only bump a counter.
+    // SAFETY: _PG_init, once per backend; the callback only compares numbers.
     unsafe {
-        for cache in [
-            pg_sys::SysCacheIdentifier::NAMESPACEOID,
-            pg_sys::SysCacheIdentifier::AUTHMEMROLEMEM,
-        ] {
-            pg_sys::CacheRegisterSyscacheCallback(
-                cache as _,
-                Some(on_invalidation),
-                pg_sys::Datum::from(0),
-            );
-        }
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::NAMESPACEOID as _,
+            Some(on_namespace_invalidation),
+            pg_sys::Datum::from(0),
+        );
     }
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn on_invalidation(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
-    GENERATION.set(GENERATION.get() + 1);
+unsafe extern "C-unwind" fn on_namespace_invalidation(_arg: pg_sys::Datum, _cache: i32, hash: u32) {
+    // 0: every row (e.g. after an invalidation-queue overflow)
+    SAFE.with(|s| {
+        let mut s = s.borrow_mut();
+        if hash == 0 || s.as_ref().is_some_and(|safe| safe.hashes.contains(&hash)) {
+            *s = None;
+        }
+    });
 }
 
 /// 42501 unless no lower-privileged role can create objects in a schema of
 /// `stash.shared_schemas` (the part of a step's search_path that is not the target's own).
 pub(crate) fn require_safe() {
     let shared = guc::shared_schemas();
-    let now = (GENERATION.get(), crate::cache::generation());
-    if SAFE.with(|s| {
-        s.borrow()
-            .as_ref()
-            .is_some_and(|(list, g, r)| *list == shared && (*g, *r) == now)
-    }) {
+    if SAFE.with(|s| s.borrow().as_ref().is_some_and(|safe| safe.list == shared)) {
         return;
     }
     let names = guc::shared_schema_names();
-    // (schema, what is wrong): writable by whom, or holding whose object
-    let writable: Option<(String, String)> = executor::select(
-        "WITH lower_roles AS (  -- named: the group and application roles themselves (0), or members (1)
-                SELECT r.oid, r.rolname,
-                       CASE WHEN r.rolname IN (SELECT g.role_name FROM stash.group_role g)
-                              OR r.rolname IN (SELECT a.role_name FROM stash.app_role_registry a)
-                            THEN 0 ELSE 1 END AS indirect
-                  FROM pg_catalog.pg_roles r
-                 WHERE NOT r.rolsuper  -- a superuser \"is a member\" of every role
-                   AND (r.rolname IN (SELECT a.role_name FROM stash.app_role_registry a)
+    // (rank, schema, what is wrong): writable by PUBLIC, by the group or an application
+    // role (granted directly or inherited), by any member of the group role (granted
+    // directly), or holding a function or operator one of them owns
+    let (writable, oids): (Option<(String, String)>, Vec<pg_sys::Oid>) = executor::select(
+        "WITH shared AS (
+                SELECT n.oid, n.nspname, n.nspacl FROM pg_catalog.pg_namespace n
+                 WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::text[])),
+              named AS (  -- the group role and the application roles
+                SELECT r.oid, r.rolname FROM pg_catalog.pg_roles r
+                 WHERE NOT r.rolsuper
+                   AND (r.rolname IN (SELECT g.role_name FROM stash.group_role g)
+                        OR r.rolname IN (SELECT a.role_name FROM stash.app_role_registry a))),
+              problems AS (
+                SELECT 1 AS rank, s.nspname, 'is writable by PUBLIC'::text AS what
+                  FROM shared s WHERE pg_catalog.has_schema_privilege('public', s.oid, 'CREATE')
+                UNION ALL
+                SELECT 2, s.nspname, pg_catalog.format('is writable by role %I', r.rolname)
+                  FROM shared s, named r WHERE pg_catalog.has_schema_privilege(r.oid, s.oid, 'CREATE')
+                UNION ALL
+                SELECT 3, s.nspname, pg_catalog.format('is writable by role %I', r.rolname)
+                  FROM shared s, pg_catalog.aclexplode(s.nspacl) a
+                  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+                 WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE' AND NOT r.rolsuper
+                   AND EXISTS (SELECT FROM stash.group_role g
+                                WHERE pg_catalog.pg_has_role(r.oid, g.role_name, 'MEMBER'))
+                UNION ALL
+                SELECT 4, s.nspname, pg_catalog.format('holds function %s, owned by role %I', p.oid::pg_catalog.regprocedure, o.rolname)
+                  FROM shared s JOIN pg_catalog.pg_proc p ON p.pronamespace OPERATOR(pg_catalog.=) s.oid
+                  JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) p.proowner
+                 WHERE NOT o.rolsuper
+                   AND (o.oid IN (SELECT oid FROM named)
                         OR EXISTS (SELECT FROM stash.group_role g
-                                    WHERE pg_catalog.pg_has_role(r.oid, g.role_name, 'MEMBER'))))
-         SELECT n.nspname::text, w.what
-           FROM pg_catalog.pg_namespace n
-          CROSS JOIN LATERAL (
-                SELECT 1 AS rank, 'is writable by PUBLIC'::text AS what
-                 WHERE pg_catalog.has_schema_privilege('public', n.oid, 'CREATE')
+                                    WHERE pg_catalog.pg_has_role(o.oid, g.role_name, 'MEMBER')))
                 UNION ALL
-                SELECT 2 + l.indirect, pg_catalog.format('is writable by role %I', l.rolname)
-                  FROM lower_roles l WHERE pg_catalog.has_schema_privilege(l.oid, n.oid, 'CREATE')
-                UNION ALL
-                SELECT 4, pg_catalog.format('holds function %s, owned by role %I', p.oid::regprocedure, l.rolname)
-                  FROM pg_catalog.pg_proc p JOIN lower_roles l ON l.oid = p.proowner
-                 WHERE p.pronamespace = n.oid
-                UNION ALL
-                SELECT 5, pg_catalog.format('holds operator %s, owned by role %I', o.oid::regoperator, l.rolname)
-                  FROM pg_catalog.pg_operator o JOIN lower_roles l ON l.oid = o.oprowner
-                 WHERE o.oprnamespace = n.oid) w
-          WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::text[])
-          ORDER BY w.rank, 1, 2
-          LIMIT 1",
+                SELECT 5, s.nspname, pg_catalog.format('holds operator %s, owned by role %I', x.oid::pg_catalog.regoperator, o.rolname)
+                  FROM shared s JOIN pg_catalog.pg_operator x ON x.oprnamespace OPERATOR(pg_catalog.=) s.oid
+                  JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) x.oprowner
+                 WHERE NOT o.rolsuper
+                   AND (o.oid IN (SELECT oid FROM named)
+                        OR EXISTS (SELECT FROM stash.group_role g
+                                    WHERE pg_catalog.pg_has_role(o.oid, g.role_name, 'MEMBER'))))
+         SELECT (SELECT pg_catalog.array_agg(p.nspname::text ORDER BY p.rank, p.nspname, p.what)
+                   FROM (SELECT * FROM problems ORDER BY rank, nspname, what LIMIT 1) p),
+                (SELECT pg_catalog.array_agg(p.what ORDER BY p.rank, p.nspname, p.what)
+                   FROM (SELECT * FROM problems ORDER BY rank, nspname, what LIMIT 1) p),
+                (SELECT pg_catalog.array_agg(s.oid) FROM shared s)",
         &[names.into()],
         |t| {
-            if t.is_empty() {
-                return Ok(None);
-            }
-            let (schema, who) = t.first().get_two::<String, String>()?;
-            Ok(schema.zip(who))
+            let row = t.first();
+            let schema = row.get::<Vec<String>>(1)?.and_then(|v| v.into_iter().next());
+            let what = row.get::<Vec<String>>(2)?.and_then(|v| v.into_iter().next());
+            let oids = row.get::<Vec<pg_sys::Oid>>(3)?.unwrap_or_default();
+            Ok((schema.zip(what), oids))
         },
     );
     if let Some((schema, what)) = writable {
@@ -112,5 +129,26 @@ pub(crate) fn require_safe() {
             ),
         );
     }
-    SAFE.with(|s| *s.borrow_mut() = Some((shared, now.0, now.1)));
+    let hashes = oids
+        .into_iter()
+        .map(|oid| {
+            // SAFETY: the hash PostgreSQL's own invalidation of that pg_namespace row carries
+            // (GetSysCacheHashValue1 in syscache.h); keys past the first are unused.
+            unsafe {
+                pg_sys::GetSysCacheHashValue(
+                    pg_sys::SysCacheIdentifier::NAMESPACEOID as _,
+                    oid.into(),
+                    pg_sys::Datum::from(0),
+                    pg_sys::Datum::from(0),
+                    pg_sys::Datum::from(0),
+                )
+            }
+        })
+        .collect();
+    SAFE.with(|s| {
+        *s.borrow_mut() = Some(Safe {
+            list: shared,
+            hashes,
+        })
+    });
 }
