@@ -2,10 +2,11 @@
 //!
 //! `stash.shared_schemas` is the one administrators set (superuser-only, like every setting
 //! that decides what a tenant transaction resolves: an application role that could put
-//! `pg_temp` ahead of the shared schemas would shadow them with objects of its own).  The tenant context itself also lives in
-//! GUCs (`stash.tenant`, `stash.tenant_id`), because GUCs set with GUC_ACTION_LOCAL
-//! have exactly the lifetime the context needs: they revert at COMMIT, at ROLLBACK and at
-//! ROLLBACK TO SAVEPOINT, and PostgreSQL copies them into parallel workers.  They are
+//! `pg_temp` ahead of the shared schemas would shadow them with objects of its own).
+//! The tenant context itself also lives in GUCs (`stash.tenant`, `stash.tenant_id`),
+//! because GUCs set with GUC_ACTION_LOCAL have exactly the lifetime the context needs:
+//! they revert at COMMIT, at ROLLBACK and at ROLLBACK TO SAVEPOINT, and PostgreSQL copies
+//! them into parallel workers.  They are
 //! PGC_SUSET so that an ordinary role cannot forge a context with `SET stash.tenant_id`;
 //! the extension sets them itself with superuser context after checking the registry.
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};

@@ -341,7 +341,7 @@ fn plan(target: &Target, to: Option<i64>) -> Vec<Step> {
         ));
     }
     // The checksum is recomputed here, not trusted: it is what makes an edit of an
-    // already registered migration visible (see require_intact).
+    // already registered migration visible (see require_intact_failed).
     let sql = format!(
         "SELECT m.version, m.name, m.up_sql, m.checksum, {}
            FROM stash.migrations m
@@ -372,30 +372,22 @@ fn read_steps(
     direction: impl Fn() -> Direction,
     checked: bool,
 ) -> Vec<Step> {
-    let steps: Vec<(Step, bool)> = executor::select(sql, args, |t| {
+    executor::select(sql, args, |t| {
         t.map(|r| {
-            Ok((
-                Step {
-                    version: r.get::<i64>(1)?.unwrap_or(0),
-                    name: r.get::<String>(2)?.unwrap_or_default(),
-                    sql: r.get::<String>(3)?,
-                    checksum: r.get::<String>(4)?.unwrap_or_default(),
-                    direction: direction(),
-                },
-                !checked || r.get::<bool>(5)?.unwrap_or(false),
-            ))
-        })
-        .collect()
-    });
-    steps
-        .into_iter()
-        .map(|(step, intact)| {
-            if !intact {
+            let step = Step {
+                version: r.get::<i64>(1)?.unwrap_or(0),
+                name: r.get::<String>(2)?.unwrap_or_default(),
+                sql: r.get::<String>(3)?,
+                checksum: r.get::<String>(4)?.unwrap_or_default(),
+                direction: direction(),
+            };
+            if checked && r.get::<bool>(5)? != Some(true) {
                 require_intact_failed(step.version, &step.name);
             }
-            step
+            Ok(step)
         })
         .collect()
+    })
 }
 
 /// XX001 (data corrupted): a registered migration's SQL no longer matches the checksum

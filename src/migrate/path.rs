@@ -104,18 +104,18 @@ pub(crate) fn require_safe() {
                    AND (o.oid IN (SELECT oid FROM named)
                         OR EXISTS (SELECT FROM stash.group_role g
                                     WHERE pg_catalog.pg_has_role(o.oid, g.role_name, 'MEMBER'))))
-         SELECT (SELECT pg_catalog.array_agg(p.nspname::text ORDER BY p.rank, p.nspname, p.what)
-                   FROM (SELECT * FROM problems ORDER BY rank, nspname, what LIMIT 1) p),
-                (SELECT pg_catalog.array_agg(p.what ORDER BY p.rank, p.nspname, p.what)
-                   FROM (SELECT * FROM problems ORDER BY rank, nspname, what LIMIT 1) p),
+         SELECT (SELECT ARRAY[p.nspname::text, p.what] FROM problems p
+                  ORDER BY p.rank, p.nspname, p.what LIMIT 1),
                 (SELECT pg_catalog.array_agg(s.oid) FROM shared s)",
         &[names.into()],
         |t| {
             let row = t.first();
-            let schema = row.get::<Vec<String>>(1)?.and_then(|v| v.into_iter().next());
-            let what = row.get::<Vec<String>>(2)?.and_then(|v| v.into_iter().next());
-            let oids = row.get::<Vec<pg_sys::Oid>>(3)?.unwrap_or_default();
-            Ok((schema.zip(what), oids))
+            let first = row.get::<Vec<String>>(1)?.and_then(|v| {
+                let mut v = v.into_iter();
+                v.next().zip(v.next())
+            });
+            let oids = row.get::<Vec<pg_sys::Oid>>(2)?.unwrap_or_default();
+            Ok((first, oids))
         },
     );
     if let Some((schema, what)) = writable {
