@@ -1,45 +1,36 @@
 //! stash_tenancy: schema-per-tenant PostgreSQL, server-side.
 //!
-//! This file only wires the modules together; each concept lives in its own module.
+//! This file only wires the modules together.  The layers, each depending only on the
+//! ones below it (scripts/check_modules.py keeps the graph acyclic; docs/development.md
+//! draws the map):
+//!
+//! * `access`, `tenant`, `migrate`, `pool`, `citus` — the concepts, with their SQL functions;
+//! * `state` — per-backend caches and settings;
+//! * `catalog` — the extension's own tables and the privileged executor that reads them;
+//! * `pg` — PostgreSQL internals called directly (the FFI); `slug`, `errors` — shared by all.
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
-mod cache;
+mod access;
+mod catalog;
 mod citus;
-mod clone;
-mod context;
 mod errors;
-mod events;
-mod executor;
-mod guc;
-mod isolation;
-mod lifecycle;
-mod memory;
 mod migrate;
-mod migrations;
+mod pg;
 mod pool;
-mod pool_planner;
-mod postgrest;
-mod registry;
-mod rename;
-mod reset;
-mod restore;
-mod roles;
 mod slug;
-mod subxact;
-mod tokens;
-mod verify;
-mod version;
+mod state;
+mod tenant;
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     errors::init();
-    guc::init();
-    cache::init();
+    state::settings::init();
+    catalog::invalidation::init();
     migrate::init();
-    isolation::init();
-    pool_planner::init();
+    access::isolation::init();
+    pool::planner::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

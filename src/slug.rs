@@ -116,6 +116,14 @@ fn printable(c: char) -> String {
     }
 }
 
+/// The tenant role's name: `stash_` + the slug (its first 40 bytes) + `_` + the last 12
+/// hex digits of the tenant id, which are random in a UUIDv7.  At most 59 bytes.
+pub(crate) fn role_name(slug: &str, id: pgrx::Uuid) -> String {
+    let hex: String = id.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let short = &slug[..slug.len().min(40)];
+    format!("stash_{short}_{}", &hex[20..])
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;

@@ -5,11 +5,12 @@
 // type is spelled out in each one instead of behind a type alias.
 #![allow(clippy::type_complexity)]
 use super::engine::{self, Report, Target};
+use crate::catalog::executor;
+use crate::catalog::registry::{self, Key};
 use crate::errors;
-use crate::executor;
-use crate::guc;
-use crate::registry::{self, Key};
+use crate::pg::guc;
 use crate::slug::Slug;
+use crate::state::settings;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -98,7 +99,7 @@ fn shared_migrate(
 > {
     validate_target(target_version);
     super::path::require_safe(); // refused outright, not recorded as one failure per tenant
-    let schema = guc::shared_schema_names()
+    let schema = settings::shared_schema_names()
         .into_iter()
         .next()
         .unwrap_or_default();
@@ -115,7 +116,7 @@ fn shared_migrate(
         );
     }
     lock_shared_migrations();
-    let target = Target::shared(&schema, guc::shared_schemas());
+    let target = Target::shared(&schema, settings::shared_schemas());
     engine::require_fresh_snapshot_or_raise(&target);
     let report: Report =
         engine::migrate_maybe_dry(&target, target_version, dry_run.unwrap_or(false));
@@ -134,7 +135,7 @@ fn lock_shared_migrations() {
         .flatten()
         .filter(|v| v != "0")
         .unwrap_or_else(|| DEFAULT_WAIT.to_string());
-    let settings = guc::Scope::open();
+    let settings = guc::NestLevel::open();
     settings.set(c"lock_timeout", &wait);
     let _context = errors::Context::push(
         "stash_tenancy: waiting for the shared-migration lock, which another stash.shared_migrate() holds",

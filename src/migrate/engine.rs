@@ -27,34 +27,20 @@
 //! committed; under READ COMMITTED every statement sees it, under REPEATABLE READ or
 //! SERIALIZABLE the transaction's snapshot may predate it, which [`require_fresh_snapshot`]
 //! detects (40001, like PostgreSQL's own "could not serialize access").
+use crate::catalog::events::{self, Action};
+use crate::catalog::executor;
+use crate::catalog::migrations::Scope;
 use crate::errors;
-use crate::events::{self, Action};
-use crate::executor;
-use crate::guc;
-use crate::subxact::{self, Failure, OnSuccess};
+use crate::pg::guc;
+use crate::pg::objects;
+use crate::pg::subxact::{self, Failure, OnSuccess};
+use crate::state::settings;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
 use std::ffi::c_int;
 use std::time::Instant;
-
-/// What a migration applies to; `as_str` is the text of `stash.migrations.scope`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Scope {
-    Tenant,
-    Shared,
-}
-
-impl Scope {
-    pub(crate) const ALL: [Scope; 2] = [Scope::Tenant, Scope::Shared];
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Scope::Tenant => "tenant",
-            Scope::Shared => "shared",
-        }
-    }
-}
 
 /// How a target's migration ended; `as_str` is the `status` column of the reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +87,7 @@ impl Target {
             tenant_id: Some(id),
             label: slug.to_string(),
             schema: schema.to_string(),
-            search_path: guc::tenant_search_path(schema),
+            search_path: settings::tenant_search_path(schema),
             scope: Scope::Tenant,
             owner: schema_owner(schema, slug),
         }
@@ -175,10 +161,7 @@ fn require_owner_privileges(target: &Target) {
     if unsafe { pg_sys::has_privs_of_role(me, target.owner) } {
         return;
     }
-    let (me, owner) = (
-        crate::roles::name_of(me),
-        crate::roles::name_of(target.owner),
-    );
+    let (me, owner) = (objects::name_of(me), objects::name_of(target.owner));
     errors::raise(
         Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!(
@@ -348,7 +331,7 @@ fn plan(target: &Target, to: Option<i64>) -> Vec<Step> {
           WHERE m.scope = $3 AND ($2::bigint IS NULL OR m.version <= $2)
             AND NOT EXISTS (SELECT FROM stash.ledger l WHERE {} AND l.version = m.version)
           ORDER BY m.version",
-        crate::migrations::intact_sql("m"),
+        crate::catalog::migrations::intact_sql("m"),
         target.ledger_predicate()
     );
     steps.extend(read_steps(
@@ -408,7 +391,7 @@ pub(crate) fn require_intact_failed(version: i64, name: &str) -> ! {
 fn run_sql(target: &Target, sql: &str, limits: &Limits) {
     super::path::require_safe();
     executor::as_role(target.owner, pg_sys::SECURITY_RESTRICTED_OPERATION, || {
-        let settings = guc::Scope::open();
+        let settings = guc::NestLevel::open();
         settings.set(c"search_path", &target.search_path);
         if let Some(ms) = limits.lock_timeout_ms {
             settings.set(c"lock_timeout", &format!("{ms}ms"));
@@ -421,7 +404,7 @@ fn run_sql(target: &Target, sql: &str, limits: &Limits) {
             let role = target
                 .slug()
                 .zip(target.tenant_id)
-                .map(|(slug, id)| crate::roles::role_name(slug, id));
+                .map(|(slug, id)| crate::slug::role_name(slug, id));
             crate::citus::settle(&target.schema, role.as_deref());
             for statement in crate::citus::statements(sql) {
                 Spi::run(&statement).unwrap_or_else(|e| panic!("{e}"));
@@ -660,7 +643,7 @@ pub(crate) fn replay(schema: &str, steps: &[(i64, String)], why: &str) {
         tenant_id: None,
         label: schema.to_string(),
         schema: schema.to_string(),
-        search_path: guc::tenant_search_path(schema),
+        search_path: settings::tenant_search_path(schema),
         scope: Scope::Tenant,
         owner: schema_owner(schema, schema),
     };

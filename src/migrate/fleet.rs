@@ -10,8 +10,8 @@
 #![allow(clippy::type_complexity)]
 use super::api::validate_target;
 use super::engine::{self, Limits, Outcome, Target};
+use crate::catalog::executor;
 use crate::errors;
-use crate::executor;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -269,5 +269,5 @@ COMMENT ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint
 /// `stash._migrate_all_next(…)`.  Only an install script of 0.1.0 names it.
 #[pg_extern(sql = false)]
 fn migrate_all_next() {
-    crate::version::retired("stash.migrate_all_next(bigint, text)")
+    crate::catalog::version::retired("stash.migrate_all_next(bigint, text)")
 }

@@ -16,9 +16,9 @@
 //! creating and dropping tenant schemas — a fleet of them — never forgets it.  The check
 //! itself reads the schemas' ACLs and the functions and operators in them, never the list
 //! of roles (tens of thousands at 10,000 tenants).
+use crate::catalog::executor;
 use crate::errors;
-use crate::executor;
-use crate::guc;
+use crate::state::settings;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::cell::RefCell;
@@ -58,11 +58,11 @@ unsafe extern "C-unwind" fn on_namespace_invalidation(_arg: pg_sys::Datum, _cach
 /// 42501 unless no lower-privileged role can create objects in a schema of
 /// `stash.shared_schemas` (the part of a step's search_path that is not the target's own).
 pub(crate) fn require_safe() {
-    let shared = guc::shared_schemas();
+    let shared = settings::shared_schemas();
     if SAFE.with(|s| s.borrow().as_ref().is_some_and(|safe| safe.list == shared)) {
         return;
     }
-    let names = guc::shared_schema_names();
+    let names = settings::shared_schema_names();
     // (rank, schema, what is wrong): writable by PUBLIC, by the group or an application
     // role (granted directly or inherited), by any member of the group role (granted
     // directly), or holding a function or operator one of them owns

@@ -10,13 +10,15 @@
 //! query they run is therefore fully schema-qualified, operators included.
 //!
 //! The registry lookup is cached per backend (cache.rs).
-use crate::cache;
+use crate::access::isolation::{self, Entrant};
+use crate::catalog::invalidation;
+use crate::catalog::registry::Key;
 use crate::errors;
-use crate::guc;
-use crate::isolation::{self, Entrant};
-use crate::lifecycle;
-use crate::registry::Key;
+use crate::pg::guc;
+use crate::pg::objects;
 use crate::slug::Slug;
+use crate::state::cache;
+use crate::state::settings;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::ffi::CStr;
@@ -46,8 +48,8 @@ pub(crate) enum Door {
 pub(crate) fn admit(function: &str, door: Door) -> Entrant {
     require_transaction_block(function);
     // Cache hits never reach the registry (where the check usually happens).
-    crate::version::check();
-    cache::accept_invalidations();
+    crate::catalog::version::check();
+    invalidation::accept_invalidations();
     let entrant = isolation::entrant();
     if door == Door::Name && entrant == (Entrant::Application { token_only: true }) {
         errors::raise(
@@ -65,17 +67,17 @@ fn enter(key: Key) {
 }
 
 /// The tenant for `key`, its schema locked in share mode to the end of the transaction
-/// (lifecycle::lock_schema): a rename, reset, restore or drop of the tenant waits for us,
+/// (objects::lock_schema): a rename, reset, restore or drop of the tenant waits for us,
 /// and if one ran while we waited for the lock, the tenant is looked up again.
 fn lookup_and_lock(key: &Key) -> std::rc::Rc<cache::Entry> {
     loop {
-        let generation = cache::generation();
+        let generation = invalidation::generation();
         let tenant = cache::lookup(key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
         let Some(schema) = tenant.schema_oid() else {
             return tenant; // a missing schema: entering fails at the first query, as before
         };
-        lifecycle::lock_schema(schema, pg_sys::AccessShareLock);
-        if cache::generation() == generation {
+        objects::lock_schema(schema, pg_sys::AccessShareLock);
+        if invalidation::generation() == generation {
             return tenant;
         }
         // The registry changed while we waited (or at all): look again, under the lock.
@@ -86,12 +88,12 @@ fn lookup_and_lock(key: &Key) -> std::rc::Rc<cache::Entry> {
 pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     // Before the tenant's own catalog entries are loaded: what is released is the other
     // tenants' entries, and this tenant's working set is built afresh.
-    crate::memory::enforce_limit();
+    crate::state::memory::enforce_limit();
     let tenant = lookup_and_lock(&key);
     if tenant.suspended {
         errors::tenant_suspended(tenant.slug());
     }
-    crate::memory::note_entered(&tenant.entered_in);
+    crate::state::memory::note_entered(&tenant.entered_in);
     if matches!(entrant, Entrant::Application { .. }) {
         let role = tenant.role().unwrap_or_else(|| {
             errors::raise(
@@ -100,21 +102,21 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
                 "An administrator recreates tenant roles with SELECT * FROM stash.tenant_roles_repair(); (e.g. after a restore into another cluster).",
             )
         });
-        if isolation::is_switched_to(role) && guc::tenant().as_deref() == Some(tenant.slug()) {
+        if isolation::is_switched_to(role) && settings::tenant().as_deref() == Some(tenant.slug()) {
             return; // already inside this tenant
         }
         isolation::switch_to(role, tenant.slug());
     }
-    if !guc::in_tenant() {
+    if !settings::in_tenant() {
         // Borrowed straight from the GUC: setting another GUC does not free it.
         let outer = unsafe { pg_sys::GetConfigOption(c"search_path".as_ptr(), false, false) };
-        guc::set_local_cstr(guc::OUTER_SEARCH_PATH_NAME, unsafe {
+        guc::set_local_cstr(settings::OUTER_SEARCH_PATH_NAME, unsafe {
             CStr::from_ptr(outer)
         });
     }
     tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
-    guc::set_local_cstr(guc::TENANT_NAME, tenant.slug_cstr());
-    guc::set_local_cstr(guc::TENANT_ID_NAME, tenant.id_cstr());
+    guc::set_local_cstr(settings::TENANT_NAME, tenant.slug_cstr());
+    guc::set_local_cstr(settings::TENANT_ID_NAME, tenant.id_cstr());
 }
 
 /// Enters the tenant for the rest of the current transaction: search_path becomes the
@@ -136,29 +138,29 @@ fn tenant_enter_by_id(id: Option<pgrx::Uuid>) {
 /// force before the first tenant_enter.  Does nothing when no tenant is entered.
 #[pg_extern(volatile, parallel_unsafe)]
 fn tenant_exit() {
-    if !guc::in_tenant() {
+    if !settings::in_tenant() {
         return;
     }
     isolation::switch_back();
     guc::set_local(
         c"search_path",
-        &guc::outer_search_path().unwrap_or_default(),
+        &settings::outer_search_path().unwrap_or_default(),
     );
-    guc::set_local(guc::TENANT_NAME, "");
-    guc::set_local(guc::TENANT_ID_NAME, "");
+    guc::set_local(settings::TENANT_NAME, "");
+    guc::set_local(settings::TENANT_ID_NAME, "");
 }
 
 /// Slug of the tenant entered in this transaction, or NULL.
 #[pg_extern(stable, parallel_safe)]
 fn current_tenant() -> Option<String> {
-    guc::tenant()
+    settings::tenant()
 }
 
 /// Id of the tenant entered in this transaction, or NULL.  Cheap enough for RLS policies:
 /// it reads a GUC and parses it, without touching any table.
 #[pg_extern(stable, parallel_safe)]
 fn current_tenant_id() -> Option<pgrx::Uuid> {
-    let text = guc::tenant_id()?;
+    let text = settings::tenant_id()?;
     // Only tenant_enter (or a superuser's SET) writes the setting; a superuser can write
     // anything, so say clearly what is wrong rather than fail obscurely.
     let parsed = uuid::Uuid::parse_str(&text).unwrap_or_else(|_| {

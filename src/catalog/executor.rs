@@ -7,7 +7,8 @@
 //! would let it forge rows).  So these statements switch to the owner for the duration of
 //! one statement, the way SECURITY DEFINER would, while the DDL on tenant schemas runs
 //! as the tenant schema's owner (see migrate/engine.rs).
-use crate::cache;
+use crate::catalog::invalidation;
+use crate::pg::guc;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
@@ -42,9 +43,9 @@ pub(crate) fn as_role<R>(role: pg_sys::Oid, extra: u32, f: impl FnOnce() -> R) -
 pub(crate) fn as_owner<R>(f: impl FnOnce() -> R) -> R {
     // Every read or write of the extension's tables comes through here: the one place
     // to refuse running this library against another version's schema.
-    crate::version::check();
-    as_role(cache::registry_owner(), 0, || {
-        let path = crate::guc::Scope::open();
+    crate::catalog::version::check();
+    as_role(invalidation::registry_owner(), 0, || {
+        let path = guc::NestLevel::open();
         path.set(c"search_path", "pg_catalog, pg_temp");
         let result = f();
         path.close();

@@ -12,14 +12,15 @@
 //! foreign-key checks and the tables' own triggers do not fire, so tables can be copied in
 //! any order and an audit trigger does not record the copy as new business events.  Rows
 //! of pool tables (outside the schema) are not copied.
+use crate::catalog::events::{self, Action};
+use crate::catalog::executor;
+use crate::catalog::registry::{self, Key};
 use crate::errors;
-use crate::events::{self, Action};
-use crate::executor;
-use crate::guc;
-use crate::lifecycle;
-use crate::registry::{self, Key};
+use crate::pg::guc;
+use crate::pg::objects;
 use crate::slug::Slug;
-use crate::verify;
+use crate::tenant::lifecycle;
+use crate::tenant::verify;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
@@ -49,7 +50,7 @@ fn tenant_clone(
     let src = registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     // Like a transaction inside the source: rename, reset, restore and drop wait for us.
     if let Some(oid) = src.schema_oid {
-        lifecycle::lock_schema(oid, pg_sys::AccessShareLock);
+        objects::lock_schema(oid, pg_sys::AccessShareLock);
     }
     let (status, differences) = verify::verify_tenant(&src);
     if status != "ok" {
@@ -135,7 +136,7 @@ fn copy_rows(from: &str, to: &str) -> Vec<(String, i64)> {
             )?
             .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
             .collect::<Result<_, pgrx::spi::SpiError>>()?;
-        let replica = guc::Scope::open();
+        let replica = guc::NestLevel::open();
         replica.set(c"session_replication_role", "replica");
         let mut copied = Vec::new();
         // The clone's migrations may have seeded rows (a lookup table, a default setting):

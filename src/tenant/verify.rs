@@ -11,13 +11,14 @@
 //! Not compared: privileges and owners (they are the roles', not the migrations'),
 //! comments, column order, statistics objects, data.  The description is also what
 //! tenant_clone and tenant_restore compare against (docs/sql.md).
+use crate::catalog::executor;
+use crate::catalog::registry::{self, Key, Tenant};
 use crate::errors;
-use crate::executor;
-use crate::guc;
 use crate::migrate::engine;
-use crate::registry::{self, Key, Tenant};
+use crate::pg::guc;
+use crate::pg::subxact::{self, OnSuccess};
 use crate::slug::Slug;
-use crate::subxact::{self, OnSuccess};
+use crate::state::settings;
 use pgrx::prelude::*;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -219,7 +220,7 @@ pub(crate) fn catalog() -> Vec<Migration> {
         &format!(
             "SELECT m.version, m.up_sql, m.checksum, {}, m.name
                FROM stash.migrations m WHERE m.scope = 'tenant' ORDER BY m.version",
-            crate::migrations::intact_sql("m")
+            crate::catalog::migrations::intact_sql("m")
         ),
         &[],
         |t| {
@@ -257,7 +258,7 @@ pub(crate) fn applied(tenant_id: pgrx::Uuid) -> Vec<Applied> {
             "SELECT l.version, l.checksum, m.checksum, m.up_sql, {}
                FROM stash.ledger l JOIN stash.migrations m USING (version)
               WHERE l.tenant_id = $1 ORDER BY l.version",
-            crate::migrations::intact_sql("m")
+            crate::catalog::migrations::intact_sql("m")
         ),
         &[tenant_id.into()],
         |t| {
@@ -297,7 +298,7 @@ pub(crate) fn reference(migrations: &[Migration], owner: Option<&str>) -> Rc<Ref
         .collect();
     let key = format!(
         "{}\n{}\n{}",
-        guc::shared_schemas(),
+        settings::shared_schemas(),
         owner.unwrap_or(""),
         versions.join(",")
     );
@@ -310,7 +311,7 @@ pub(crate) fn reference(migrations: &[Migration], owner: Option<&str>) -> Rc<Ref
         .collect();
     let scratch = format!("stash_verify_{}", unsafe { pg_sys::MyProcPid });
     let built = subxact::run(OnSuccess::Discard, || {
-        let quiet = guc::Scope::open();
+        let quiet = guc::NestLevel::open();
         quiet.set(c"client_min_messages", "warning");
         let authorization = owner
             .map(|o| format!(" AUTHORIZATION {}", pgrx::spi::quote_identifier(o)))
@@ -393,7 +394,7 @@ fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<St
         })
         .collect();
     let migrations: Vec<Migration> = applied.into_iter().map(|a| a.migration).collect();
-    let owner = crate::roles::schema_owner_name(&tenant.schema);
+    let owner = crate::access::roles::schema_owner_name(&tenant.schema);
     let reference = reference(&migrations, owner.as_deref());
     let expected = match reference.as_ref() {
         Ok(description) => description,

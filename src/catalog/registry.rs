@@ -1,7 +1,7 @@
 //! The tenant registry, `stash.tenants`: its DDL, the [`Tenant`] row, and the two ways to
 //! read one ([`find`], and [`lock`] for a state change).  Reads and writes go through the
 //! privileged executor (executor.rs).
-use crate::executor;
+use crate::catalog::executor;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiHeapTupleData, SpiResult, SpiTupleTable};

@@ -26,8 +26,10 @@
 //! * at commit, a session-level setting changed in the transaction (`set_config(…,
 //!   false)`, which no hook sees when it runs) fails the commit;
 //! * session advisory locks taken are released at commit.
+use crate::catalog::executor;
 use crate::errors;
-use crate::executor;
+use crate::pg::guc;
+use crate::pg::objects;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::cell::Cell;
@@ -130,19 +132,20 @@ pub(crate) enum Entrant {
 /// Inside a transaction that switched already, the caller is who it was before.
 pub(crate) fn entrant() -> Entrant {
     if let Some(s) = SWITCHED.get() {
-        let token_only = crate::cache::app_role(s.outer_user) == Some(true);
+        let token_only = crate::state::cache::app_role(s.outer_user) == Some(true);
         return Entrant::Application { token_only };
     }
     let me = unsafe { pg_sys::GetUserId() };
-    if let Some(token_only) = crate::cache::app_role(me) {
+    if let Some(token_only) = crate::state::cache::app_role(me) {
         return Entrant::Application { token_only };
     }
     if unsafe {
-        pg_sys::superuser() || pg_sys::has_privs_of_role(me, crate::cache::registry_owner())
+        pg_sys::superuser()
+            || pg_sys::has_privs_of_role(me, crate::catalog::invalidation::registry_owner())
     } {
         return Entrant::Administrator;
     }
-    let name = crate::roles::name_of(me);
+    let name = objects::name_of(me);
     errors::raise(
         Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("permission denied to enter tenants: role \"{name}\" is not an application role"),
@@ -474,13 +477,13 @@ fn changed_settings(mut f: impl FnMut(*mut pg_sys::config_generic)) {
     // stack is in guc_stack_list, linked through `stack_link`, NULL-terminated.
     unsafe {
         let marker = pg_sys::find_option(
-            crate::guc::COMMIT_MARKER_NAME.as_ptr(),
+            crate::state::settings::COMMIT_MARKER_NAME.as_ptr(),
             false,
             true,
             PgLogLevel::ERROR as i32,
         );
         if !marker.is_null() && (*marker).stack.is_null() {
-            crate::guc::set_local_cstr(crate::guc::COMMIT_MARKER_NAME, c"commit");
+            guc::set_local_cstr(crate::state::settings::COMMIT_MARKER_NAME, c"commit");
             if !(*marker).stack.is_null() {
                 let offset = std::mem::offset_of!(pg_sys::config_generic, stack_link);
                 let mut node = (*marker).stack_link.next;

@@ -33,7 +33,7 @@
 //! tables, new statements) is caught by CacheMemoryContext's own allocated size, one
 //! field: when it grows by 1/[`BACKSTOP`] of the limit since the last walk, the next
 //! tenant_enter walks; and at the latest every [`MAX_INTERVAL`] calls.
-use crate::guc;
+use crate::state::settings;
 use pgrx::prelude::*;
 use std::cell::Cell;
 
@@ -117,7 +117,7 @@ pub(crate) fn note_entered(seen_in: &Cell<u64>) {
 /// Called by tenant_enter before it enters: releases the catalog caches when what they
 /// hold in use is past `stash.cache_limit`.
 pub(crate) fn enforce_limit() {
-    let limit = guc::cache_limit_bytes();
+    let limit = settings::cache_limit_bytes();
     if limit <= 0 || unsafe { pg_sys::CacheMemoryContext.is_null() } {
         return;
     }
@@ -148,7 +148,7 @@ pub(crate) fn enforce_limit() {
     // release then waits for a quarter of the limit of new growth.
     let threshold = limit.max(FLOOR.get() + limit / 4);
     if used > threshold {
-        crate::cache::reset_catalog_caches();
+        crate::catalog::invalidation::reset_catalog_caches();
         RESETS.set(RESETS.get() + 1);
         EPOCH.set(EPOCH.get() + 1);
         used = cache_context_used();
@@ -177,7 +177,7 @@ fn backend_stats() -> TableIterator<
 > {
     TableIterator::once((
         cache_context_total(),
-        guc::cache_limit_bytes(),
+        settings::cache_limit_bytes(),
         RESETS.get(),
     ))
 }

@@ -1,11 +1,27 @@
 //! The migration catalog (`stash.migrations`), the ledger of what each tenant or the
 //! shared schema has applied (`stash.ledger`), and the last failure per tenant
 //! (`stash.migration_failures`).  The engine that applies them is in migrate/
+use crate::catalog::executor;
 use crate::errors;
-use crate::executor;
-use crate::migrate::engine::Scope;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
+
+/// What a migration applies to; `as_str` is the text of `stash.migrations.scope`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Tenant,
+    Shared,
+}
+
+impl Scope {
+    pub(crate) const ALL: [Scope; 2] = [Scope::Tenant, Scope::Shared];
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Scope::Tenant => "tenant",
+            Scope::Shared => "shared",
+        }
+    }
+}
 
 extension_sql!(
     r#"

@@ -15,12 +15,12 @@
 //! role that must enter by token (stash.app_role_require_token) the claims are therefore
 //! not enough: the bearer token in `request.headers` is verified here again, with the
 //! keys of stash.token_keys, and names the tenant.
-use crate::context::{self, Door};
+use crate::access::context::{self, Door};
+use crate::access::isolation::Entrant;
+use crate::access::tokens;
 use crate::errors;
-use crate::guc;
-use crate::isolation::Entrant;
 use crate::slug::SCHEMA_PREFIX;
-use crate::tokens;
+use crate::state::settings;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::ffi::CStr;
@@ -78,7 +78,7 @@ fn bearer_token() -> String {
 fn postgrest_pre_request() {
     // PostgREST's search_path, read before entering replaces it: its first schema is the
     // request's profile.
-    let profile = guc::split_identifiers(&setting(c"search_path").unwrap_or_default())
+    let profile = settings::split_identifiers(&setting(c"search_path").unwrap_or_default())
         .and_then(|names| names.into_iter().next());
     let entrant = context::admit("stash.postgrest_pre_request()", Door::Token);
     let key = if entrant == (Entrant::Application { token_only: true }) {
@@ -96,7 +96,9 @@ fn postgrest_pre_request() {
     };
     context::enter_admitted(entrant, key.as_key());
     let Some(profile) = profile else { return };
-    let Some(entered) = guc::tenant() else { return };
+    let Some(entered) = settings::tenant() else {
+        return;
+    };
     let own = format!("{SCHEMA_PREFIX}{entered}");
     if profile != own && profile.starts_with(SCHEMA_PREFIX) {
         errors::raise(

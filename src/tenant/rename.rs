@@ -7,12 +7,13 @@
 //! default privileges stay.  Transactions already inside the tenant finish first (the
 //! schema lock); those that enter while the rename runs wait and then find the new name
 //! only.
+use crate::access::roles;
+use crate::catalog::events::{self, Action};
+use crate::catalog::executor;
 use crate::errors;
-use crate::events::{self, Action};
-use crate::executor;
-use crate::lifecycle;
-use crate::roles;
+use crate::pg::objects;
 use crate::slug::Slug;
+use crate::tenant::lifecycle;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
@@ -31,8 +32,8 @@ fn tenant_rename(slug: Option<&str>, new_slug: Option<&str>) {
             "Pass the new slug as the second argument.",
         );
     }
-    lifecycle::refuse_foreign_schema(&new_slug);
-    lifecycle::lock_schema_exclusively(&tenant.schema);
+    super::schema::refuse_foreign_schema(&new_slug);
+    objects::lock_schema_exclusively(&tenant.schema);
     let new_schema = new_slug.schema();
     // As the caller, who must own the schema (or be superuser), as for tenant_drop.
     Spi::run(&format!(

@@ -16,9 +16,11 @@
 //! a borrow that the interrupted code might hold.  A change to any role (pg_authid) marks
 //! the caches stale too: a tenant role dropped and recreated by tenant_roles_repair has a
 //! new oid.
-use crate::guc;
-use crate::registry::{self, Key, Tenant};
-use crate::roles;
+use crate::catalog::invalidation;
+use crate::catalog::registry::{self, Key, Tenant};
+use crate::pg::objects;
+use crate::pg::snapshot::with_latest_snapshot;
+use crate::state::settings;
 use pgrx::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
@@ -127,7 +129,7 @@ impl Entry {
     pub(crate) fn role(&self) -> Option<pg_sys::Oid> {
         *self
             .role
-            .get_or_init(|| roles::role_oid(&roles::role_name(self.slug(), self.id)))
+            .get_or_init(|| objects::role_oid(&crate::slug::role_name(self.slug(), self.id)))
     }
 
     /// The oid of the tenant's schema, None if it is missing.  An oid survives a rename
@@ -144,8 +146,8 @@ impl Entry {
             .as_ref()
             .is_none_or(|(built_in, _)| *built_in != generation)
         {
-            let shared = guc::shared_schemas_cstr().to_string_lossy();
-            let path = guc::search_path(&self.quoted_schema, &shared);
+            let shared = settings::shared_schemas_cstr().to_string_lossy();
+            let path = settings::search_path(&self.quoted_schema, &shared);
             *memo = Some((
                 generation,
                 CString::new(path).expect("GUC values never contain NUL"),
@@ -159,7 +161,7 @@ impl Entry {
 /// remember it instead of each keeping a copy of the setting.
 fn shared_generation() -> u64 {
     SHARED.with(|seen| {
-        let current = guc::shared_schemas_cstr();
+        let current = settings::shared_schemas_cstr();
         let mut seen = seen.borrow_mut();
         if seen.0.as_c_str() != current {
             *seen = (current.to_owned(), seen.1 + 1);
@@ -229,120 +231,19 @@ thread_local! {
     static SHARED: RefCell<(CString, u64)> = RefCell::new((CString::default(), 0));
     static TENANTS: RefCell<Tenants> = RefCell::new(Tenants::default());
     static APP_ROLES: RefCell<AppRoles> = RefCell::new(AppRoles::default());
-    /// The registry's owner and relid, and the generation they were read in.
-    static IDENTITY: Cell<Option<(pg_sys::Oid, pg_sys::Oid, u64)>> = const { Cell::new(None) };
-    /// Bumped by every invalidation that concerns the registry.
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
-    /// The registry's relid, once known: the callback ignores other tables' invalidations
-    /// (every tenant's DDL sends some) instead of dropping the caches for each tenant of
-    /// a fleet migration.  Survives invalidations: a table's oid never changes.
-    static REGISTRY_RELID: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
-}
-
-pub(crate) fn init() {
-    unsafe {
-        pg_sys::CacheRegisterRelcacheCallback(
-            Some(on_relcache_invalidation),
-            pg_sys::Datum::from(0),
-        );
-        pg_sys::CacheRegisterSyscacheCallback(
-            pg_sys::SysCacheIdentifier::AUTHOID as _,
-            Some(on_role_invalidation),
-            pg_sys::Datum::from(0),
-        );
-    };
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn on_role_invalidation(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
-    GENERATION.set(GENERATION.get() + 1);
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
-    // InvalidOid means "everything" (e.g. after an invalidation queue overflow).  Unknown
-    // relid: nothing is cached yet, but a lookup may be racing this message.
-    if relid == pg_sys::InvalidOid || REGISTRY_RELID.get().is_none_or(|r| r == relid) {
-        GENERATION.set(GENERATION.get() + 1);
-    }
-}
-
-/// Statement trigger on stash.tenants (and stash.app_role_registry): any change queues an
-/// invalidation of stash.tenants, the one relation every backend's callback watches, which
-/// empties every backend's caches once the change commits.
-#[pg_trigger]
-fn tenants_invalidate<'a>(
-    _trigger: &'a pgrx::PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, pgrx::PgTriggerError> {
-    registry_owner(); // records the registry's relid
-    if let Some(relid) = REGISTRY_RELID.get() {
-        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
-    }
-    Ok(None)
-}
-
-extension_sql!(
-    r#"
-CREATE TRIGGER tenants_invalidate
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stash.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION stash.tenants_invalidate();
--- Also under session_replication_role = replica (logical replication apply, pg_restore
--- --disable-triggers, hand-made fixes): a registry change that skipped it would leave
--- stale tenants in every backend's cache.
-ALTER TABLE stash.tenants ENABLE ALWAYS TRIGGER tenants_invalidate;
-REVOKE ALL ON FUNCTION stash.tenants_invalidate() FROM PUBLIC;
-"#,
-    name = "tenants_invalidate_trigger",
-    requires = ["registry", tenants_invalidate]
-);
-
-/// The owner of `stash.tenants`, cached per backend.
-pub(crate) fn registry_owner() -> pg_sys::Oid {
-    let generation = GENERATION.get();
-    if let Some((owner, _, seen)) = IDENTITY.get() {
-        if seen == generation {
-            return owner;
-        }
-    }
-    let (owner, relid) = read_identity();
-    REGISTRY_RELID.set(Some(relid));
-    IDENTITY.set(Some((owner, relid, generation)));
-    owner
-}
-
-fn read_identity() -> (pg_sys::Oid, pg_sys::Oid) {
-    // pg_class is readable by everyone, so this lookup needs no privilege switch.  A
-    // read-only SPI call: Spi::get_one would assign an xid, which a hot standby refuses.
-    Spi::connect(|client| {
-        let row = client
-            .select(
-                "SELECT relowner, oid FROM pg_catalog.pg_class \
-                 WHERE oid OPERATOR(pg_catalog.=) 'stash.tenants'::pg_catalog.regclass",
-                Some(1),
-                &[],
-            )?
-            .first();
-        Ok::<_, pgrx::spi::SpiError>((
-            row.get::<pg_sys::Oid>(1)?
-                .expect("stash.tenants has an owner"),
-            row.get::<pg_sys::Oid>(2)?
-                .expect("stash.tenants has an oid"),
-        ))
-    })
-    .expect("look up the owner of stash.tenants")
 }
 
 /// `Some(token_required)` if `role` is a registered application role (exactly that
 /// role: membership in one does not count), None for any other role.  Like [`lookup`],
 /// trusts the caller to have drained the invalidation queue ([`accept_invalidations`]).
 pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
-    let generation = GENERATION.get();
+    let generation = invalidation::generation();
     let fresh = APP_ROLES.with(|a| a.borrow().generation == Some(generation));
     if !fresh {
         // At the latest snapshot: a removal committed after this transaction's snapshot
         // must count.  A role that became a superuser or BYPASSRLS since it was
         // registered (or a new role with a registered name) does not count.
-        let list = crate::executor::text_at_latest_snapshot(
+        let list = crate::catalog::executor::text_at_latest_snapshot(
             "SELECT coalesce(string_agg(pg_catalog.concat(r.oid, ':', a.token_required), ','), '')
                FROM stash.app_role_registry a JOIN pg_catalog.pg_roles r
                  ON r.rolname OPERATOR(pg_catalog.=) a.role_name
@@ -361,43 +262,16 @@ pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
             let mut a = a.borrow_mut();
             a.oids = oids;
             // an invalidation during the read may cover what it returned: read again next time
-            a.generation = (GENERATION.get() == generation).then_some(generation);
+            a.generation = (invalidation::generation() == generation).then_some(generation);
         });
     }
     APP_ROLES.with(|a| a.borrow().oids.get(&role).copied())
 }
 
-/// PostgreSQL's invalidate-everything (`InvalidateSystemCaches`), for memory.rs's release
-/// of the catalog caches.  A local reset changes no catalog, so the registry caches stay
-/// valid: the one relcache and the one role callback the reset itself makes are not
-/// counted.  Any further callback during it (it reads catalogs, and a lock taken there
-/// may apply other sessions' invalidations) does count, so nothing committed is missed.
-pub(crate) fn reset_catalog_caches() {
-    /// What one InvalidateSystemCaches bumps: on_relcache_invalidation (InvalidOid) and
-    /// on_role_invalidation, once each.
-    const OWN_BUMPS: u64 = 2;
-    let before = GENERATION.get();
-    unsafe { pg_sys::InvalidateSystemCaches() };
-    if GENERATION.get() == before + OWN_BUMPS {
-        GENERATION.set(before);
-    }
-}
-
-/// The current invalidation generation: a cache filled in it is valid while this stays.
-pub(crate) fn generation() -> u64 {
-    GENERATION.get()
-}
-
-/// Applies every invalidation other sessions have committed: after this, the caches
-/// answer what the latest committed registry says.
-pub(crate) fn accept_invalidations() {
-    unsafe { pg_sys::AcceptInvalidationMessages() };
-}
-
 /// The tenant for `key`, from the cache or the registry; None if there is no such tenant.
 /// Call [`accept_invalidations`] first.
 pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
-    let generation = GENERATION.get();
+    let generation = invalidation::generation();
     let (hit, complete, fill) = TENANTS.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
@@ -425,7 +299,7 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
             let mut c = c.borrow_mut();
             c.fill_tried = true;
             // An invalidation that arrived during the read may cover what it returned.
-            if c.generation != GENERATION.get() {
+            if c.generation != invalidation::generation() {
                 return;
             }
             if let Some(all) = all {
@@ -452,7 +326,7 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
     }
     TENANTS.with(|c| {
         let mut c = c.borrow_mut();
-        if c.generation != GENERATION.get() {
+        if c.generation != invalidation::generation() {
             return;
         }
         if c.by_slug.len() >= CACHE_LIMIT {
@@ -461,28 +335,4 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
         c.insert(tenant, entry.clone());
     });
     Some(entry)
-}
-
-/// Reads the registry with the latest snapshot, not the statement's: it sees every change
-/// whose invalidation we have just consumed, so what we cache is never older than the
-/// cache's promise.
-pub(crate) fn with_latest_snapshot<R>(read: impl FnOnce() -> R) -> R {
-    /// Pops the snapshot pushed below, also when the read raises.  On an error SPI may
-    /// have left its own snapshots above ours; those belong to the abort that is coming,
-    /// which clears the whole stack, so only ours is popped, and only if it is on top.
-    struct Pop(*mut pg_sys::SnapshotData);
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            unsafe {
-                if pg_sys::ActiveSnapshotSet() && pg_sys::GetActiveSnapshot() == self.0 {
-                    pg_sys::PopActiveSnapshot();
-                }
-            }
-        }
-    }
-    let _pop = unsafe {
-        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
-        Pop(pg_sys::GetActiveSnapshot())
-    };
-    read()
 }

@@ -1,6 +1,6 @@
 //! The audit log, `stash.events`: its DDL, the [`Action`]s it records, and the two writes
 //! the extension makes to it.
-use crate::executor;
+use crate::catalog::executor;
 use pgrx::prelude::*;
 
 extension_sql!(

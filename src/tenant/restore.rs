@@ -12,13 +12,14 @@
 //!    mix.  The old schema is renamed (kept for inspection, its name in the `restored`
 //!    event, the tenant role's access to it revoked) or dropped.  The tenant keeps its id,
 //!    role, privileges and settings; other tenants are not locked or touched.
+use crate::access::roles;
+use crate::catalog::events::{self, Action};
+use crate::catalog::executor;
 use crate::errors;
-use crate::events::{self, Action};
-use crate::executor;
-use crate::lifecycle;
 use crate::migrate::engine;
-use crate::roles;
-use crate::verify::{self, Migration};
+use crate::pg::objects;
+use crate::tenant::lifecycle;
+use crate::tenant::verify::{self, Migration};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
@@ -194,17 +195,17 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     engine::replay(&from, &forward, "bringing forward the restored");
 
     // The swap.
-    let outside = lifecycle::outside_dependents(&tenant.schema);
+    let outside = super::schema::outside_dependents(&tenant.schema);
     if !keep_old {
-        lifecycle::refuse_outside_dependents(
+        super::schema::refuse_outside_dependents(
             &outside,
             &format!("cannot drop the old schema of tenant \"{}\"", tenant.slug),
             "Restore with keep_old => true (they keep pointing at the old content), or drop them first.",
         );
     }
-    lifecycle::lock_schema_exclusively(&tenant.schema);
+    objects::lock_schema_exclusively(&tenant.schema);
     let old = old_schema_name(&tenant.schema);
-    let role = roles::role_name(&tenant.slug, tenant.id);
+    let role = crate::slug::role_name(&tenant.slug, tenant.id);
     Spi::run(&format!(
         "ALTER SCHEMA {t} RENAME TO {o}; ALTER SCHEMA {f} RENAME TO {t};",
         t = quote_identifier(&tenant.schema),
@@ -214,7 +215,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     .expect("swap the schemas");
     roles::provide(&tenant.slug, tenant.id, &tenant.schema);
     let kept = if keep_old {
-        if roles::role_oid(&role).is_some() {
+        if objects::role_oid(&role).is_some() {
             Spi::run(&format!(
                 "REVOKE ALL ON SCHEMA {} FROM {}",
                 quote_identifier(&old),
@@ -232,7 +233,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
         }
         Some(old.clone())
     } else {
-        lifecycle::drop_schema(&old);
+        super::schema::drop_schema(&old);
         None
     };
     lifecycle::touch(tenant.id);

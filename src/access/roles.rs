@@ -14,10 +14,11 @@
 //!
 //! Role DDL runs as the owner of the registry (a superuser: the extension is not
 //! trusted), whoever calls tenant_create, so tenant administrators need no CREATEROLE.
+use crate::catalog::executor;
+use crate::catalog::registry::Key;
 use crate::errors;
-use crate::executor;
-use crate::registry::Key;
-use crate::slug::Slug;
+use crate::pg::objects;
+use crate::slug::{role_name, Slug};
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgSqlErrorCode as Code;
@@ -55,30 +56,8 @@ unsafe impl pgrx::callconv::BoxRet for SqlName {
     }
 }
 
-/// The tenant role's name: `stash_` + the slug (its first 40 bytes) + `_` + the last 12
-/// hex digits of the tenant id, which are random in a UUIDv7.  At most 59 bytes.
-pub(crate) fn role_name(slug: &str, id: pgrx::Uuid) -> String {
-    let hex: String = id.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    let short = &slug[..slug.len().min(40)];
-    format!("stash_{short}_{}", &hex[20..])
-}
-
 fn run_as_owner(sql: &str) {
     executor::as_owner(|| Spi::run(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// The name of the role `oid` (its oid as text if it was dropped meanwhile).
-pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
-    unsafe {
-        let name = pg_sys::GetUserNameFromId(oid, true);
-        if name.is_null() {
-            oid.to_u32().to_string()
-        } else {
-            std::ffi::CStr::from_ptr(name)
-                .to_string_lossy()
-                .into_owned()
-        }
-    }
 }
 
 /// The name of the role that owns schema `schema`, None if there is no such schema.
@@ -90,15 +69,8 @@ pub(crate) fn schema_owner_name(schema: &str) -> Option<String> {
     .unwrap_or_else(|e| panic!("look up the owner of {schema}: {e}"))
 }
 
-/// The oid of the role named `name`, if there is one.
-pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(name).expect("role names have no NUL");
-    let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
-    (oid != pg_sys::InvalidOid).then_some(oid)
-}
-
 fn role_exists(name: &str) -> bool {
-    role_oid(name).is_some()
+    objects::role_oid(name).is_some()
 }
 
 /// The group role's name, creating the row (and the role) on first use.
@@ -284,8 +256,8 @@ pub(crate) fn rename(old_slug: &str, new_slug: &str, id: pgrx::Uuid) {
 fn tenant_role(slug: Option<&str>) -> SqlName {
     let slug = Slug::from_arg(slug);
     let key = Key::Slug(slug.as_str());
-    let tenant =
-        crate::registry::find(&key).unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
+    let tenant = crate::catalog::registry::find(&key)
+        .unwrap_or_else(|| errors::unknown_tenant(&key.describe()));
     SqlName(role_name(&tenant.slug, tenant.id))
 }
 

@@ -7,13 +7,14 @@
 //! like tenant_create.  Default privileges someone else added on the schema are not kept
 //! (docs/sql.md).  Refused unless an administrator set `stash.allow_reset = on` in the
 //! session: it destroys data by design.
+use crate::access::roles;
+use crate::catalog::events::{self, Action};
+use crate::catalog::executor;
 use crate::errors;
-use crate::events::{self, Action};
-use crate::executor;
-use crate::guc;
-use crate::lifecycle;
 use crate::migrate;
-use crate::roles;
+use crate::pg::objects;
+use crate::state::settings;
+use crate::tenant::lifecycle;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
@@ -22,7 +23,7 @@ use serde_json::json;
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn tenant_reset(slug: Option<&str>) {
-    if !guc::allow_reset() {
+    if !settings::allow_reset() {
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             "tenant_reset is disabled: it drops every object in the tenant's schema".into(),
@@ -30,12 +31,12 @@ fn tenant_reset(slug: Option<&str>) {
         );
     }
     let tenant = lifecycle::lock_or_fail(slug);
-    lifecycle::refuse_outside_dependents(
-        &lifecycle::outside_dependents(&tenant.schema),
+    super::schema::refuse_outside_dependents(
+        &super::schema::outside_dependents(&tenant.schema),
         &format!("cannot reset tenant \"{}\"", tenant.slug),
         "Drop or change those objects first.",
     );
-    lifecycle::lock_schema_exclusively(&tenant.schema);
+    objects::lock_schema_exclusively(&tenant.schema);
     let s = pgrx::spi::quote_identifier(&tenant.schema);
     // What the schema itself carries, to put back on the new one.
     let (owner, comment, grants) = Spi::connect(|client| {
@@ -66,7 +67,7 @@ fn tenant_reset(slug: Option<&str>) {
             "Drop the tenant with stash.tenant_drop() and create it again.",
         )
     });
-    lifecycle::drop_schema(&tenant.schema);
+    super::schema::drop_schema(&tenant.schema);
     let mut sql = format!("CREATE SCHEMA {s} AUTHORIZATION {owner};");
     if let Some(comment) = comment {
         sql.push_str(&format!(
@@ -88,7 +89,7 @@ fn tenant_reset(slug: Option<&str>) {
         &[tenant.id.into()],
         |_| Ok(()),
     );
-    let pool_rows = crate::pool::delete_rows(tenant.id);
+    let pool_rows = crate::pool::tables::delete_rows(tenant.id);
     roles::provide(&tenant.slug, tenant.id, &tenant.schema);
     let version = migrate::provision(tenant.id, &tenant.slug, &tenant.schema);
     lifecycle::touch(tenant.id);

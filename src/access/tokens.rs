@@ -10,13 +10,15 @@
 //! Signatures are checked by `jsonwebtoken` (RustCrypto: HMAC-SHA256, RSA PKCS#1 v1.5,
 //! ECDSA P-256); nothing here is hand-rolled crypto.  The header is also decoded here,
 //! before verification, only to pick the key and to say precisely what is wrong.
-use crate::cache;
-use crate::context::{self, Door};
+use crate::access::context::{self, Door};
+use crate::catalog::executor;
+use crate::catalog::invalidation;
+use crate::catalog::registry::Key;
 use crate::errors;
-use crate::executor;
-use crate::guc;
-use crate::registry::Key;
+use crate::pg::objects;
+use crate::pg::snapshot;
 use crate::slug::Slug;
+use crate::state::settings;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use pgrx::prelude::*;
@@ -102,7 +104,7 @@ fn decoding_key(alg: Algorithm, key: &str) -> Result<DecodingKey, String> {
 }
 
 fn ring() -> Rc<Ring> {
-    let generation = cache::generation();
+    let generation = invalidation::generation();
     if let Some(ring) = RING.with(|r| {
         let r = r.borrow();
         (r.generation == Some(generation)).then(|| r.clone())
@@ -111,7 +113,7 @@ fn ring() -> Rc<Ring> {
     }
     // As the registry owner (application roles cannot read the table), at the latest
     // snapshot: a key removed by a commit whose invalidation was just accepted is gone.
-    let rows = cache::with_latest_snapshot(|| {
+    let rows = snapshot::with_latest_snapshot(|| {
         executor::select(
             "SELECT kid, alg, key FROM stash.token_keys ORDER BY kid",
             &[],
@@ -139,7 +141,7 @@ fn ring() -> Rc<Ring> {
         })
         .collect();
     let cacheable = unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32
-        && cache::generation() == generation;
+        && invalidation::generation() == generation;
     let ring = Rc::new(Ring {
         keys,
         generation: cacheable.then_some(generation),
@@ -250,7 +252,7 @@ pub(crate) fn verify(token: &str) -> OwnedKey {
     validation.leeway = LEEWAY_SECONDS;
     validation.validate_nbf = true;
     validation.validate_exp = true;
-    match guc::token_audience() {
+    match settings::token_audience() {
         Some(audience) => {
             validation.set_audience(&[audience]);
             validation.set_required_spec_claims(&["exp", "aud"]);
@@ -300,7 +302,7 @@ impl OwnedKey {
 /// The tenant named by the tenant claim (`stash.token_tenant_claim`) of verified claims:
 /// a tenant id, or else a slug (an invalid slug is tenant_enter's 22023).
 pub(crate) fn tenant_of(claims: &serde_json::Value) -> OwnedKey {
-    let claim = guc::token_tenant_claim();
+    let claim = settings::token_tenant_claim();
     let value = match claims.get(&claim) {
         Some(serde_json::Value::String(v)) => v,
         Some(_) => refuse(
@@ -418,7 +420,7 @@ fn app_role_require_token(role: Option<pg_sys::Oid>, required: Option<bool>) {
         |table| Ok(!table.is_empty()),
     );
     if !changed {
-        let name = crate::roles::name_of(role);
+        let name = objects::name_of(role);
         errors::raise(
             Code::ERRCODE_UNDEFINED_OBJECT,
             format!("role \"{name}\" is not an application role"),

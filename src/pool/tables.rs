@@ -10,8 +10,8 @@
 //! index-scan case without the sub-SELECT.  FORCE ROW LEVEL SECURITY makes the
 //! table's owner obey the policies too; superusers and BYPASSRLS roles do not
 //! (docs/security.md).
+use crate::catalog::executor;
 use crate::errors;
-use crate::executor;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgSqlErrorCode as Code;

@@ -3,15 +3,17 @@
 //! Each function does all of its work in the caller's transaction, so it is all or
 //! nothing: an error anywhere aborts the transaction (or the caller's savepoint) and
 //! leaves no schema, registry row or event behind.
+use super::schema::{
+    drop_schema, outside_dependents, refuse_foreign_schema, refuse_outside_dependents,
+};
+use crate::access::roles;
+use crate::catalog::events::{self, Action};
+use crate::catalog::executor;
+use crate::catalog::registry::{self, Key, Status, Tenant};
 use crate::errors;
-use crate::events::{self, Action};
-use crate::executor;
-use crate::guc;
 use crate::migrate;
-use crate::registry::{self, Key, Status, Tenant};
-use crate::roles;
+use crate::pg::objects;
 use crate::slug::Slug;
-use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
@@ -99,66 +101,6 @@ pub(crate) fn row(id: pgrx::Uuid) -> pgrx::composite_type!('static, "tenants") {
     .expect("the row just inserted is visible")
 }
 
-/// 42P06 for a schema of that name that is not a registered tenant: taking it over would
-/// hand someone else's tables to the tenant, and tenant_drop would later drop them.
-pub(crate) fn refuse_foreign_schema(slug: &Slug) {
-    let schema = slug.schema();
-    let (exists, registered) = executor::select(
-        "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1::name), \
-                EXISTS (SELECT FROM stash.tenants WHERE slug = $2)",
-        &[
-            schema.as_str().to_string().into(),
-            slug.as_str().to_string().into(),
-        ],
-        |t| t.first().get_two::<bool, bool>(),
-    );
-    if registered == Some(true) {
-        errors::tenant_exists(slug.as_str());
-    }
-    if exists == Some(true) {
-        errors::raise(
-            Code::ERRCODE_DUPLICATE_SCHEMA,
-            format!(
-                "schema \"{}\" already exists and is not a registered tenant",
-                schema.as_str()
-            ),
-            "Choose another slug, or rename or drop the existing schema first.",
-        );
-    }
-}
-
-/// The oid of schema `name`, None if there is none.
-pub(crate) fn schema_oid(name: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(name).expect("names have no NUL");
-    let oid = unsafe { pg_sys::get_namespace_oid(name.as_ptr(), true) };
-    (oid != pg_sys::InvalidOid).then_some(oid)
-}
-
-/// Locks a tenant's schema (the schema object, not its tables) until the transaction
-/// ends.  The tenant lock: tenant_enter and tenant_clone hold it in share mode; tenant_
-/// rename, reset, restore and drop take it exclusively, so they wait for the transactions
-/// inside the tenant, and those that come while they run wait and then see their result.
-/// Share mode is allowed on a hot standby and writes nothing.  Once granted, pending
-/// invalidations are accepted: what we waited for is seen.
-pub(crate) fn lock_schema(oid: pg_sys::Oid, mode: u32) {
-    unsafe {
-        pg_sys::LockDatabaseObject(
-            pg_sys::NamespaceRelationId,
-            oid,
-            0,
-            mode as pg_sys::LOCKMODE,
-        )
-    };
-}
-
-/// [`lock_schema`] in exclusive mode, for operations that rename, replace or drop the
-/// schema (a missing schema has nobody inside to wait for).
-pub(crate) fn lock_schema_exclusively(schema: &str) {
-    if let Some(oid) = schema_oid(schema) {
-        lock_schema(oid, pg_sys::AccessExclusiveLock);
-    }
-}
-
 pub(crate) fn lock_or_fail(slug: Option<&str>) -> Tenant {
     let slug = Slug::from_arg(slug);
     let key = Key::Slug(slug.as_str());
@@ -211,7 +153,7 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
     // Locking the row first makes the drop wait for a running migration of the tenant,
     // the schema for the transactions inside the tenant.
     let tenant = lock_or_fail(slug);
-    lock_schema_exclusively(&tenant.schema);
+    objects::lock_schema_exclusively(&tenant.schema);
     let outside = outside_dependents(&tenant.schema);
     if force != Some(true) {
         refuse_outside_dependents(
@@ -233,7 +175,7 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
     }
     drop_schema(&tenant.schema);
     roles::drop(&tenant.slug, tenant.id);
-    let pool_rows = crate::pool::delete_rows(tenant.id);
+    let pool_rows = crate::pool::tables::delete_rows(tenant.id);
     events::forget(tenant.id);
     executor::update(
         "DELETE FROM stash.tenants WHERE id = $1",
@@ -250,39 +192,6 @@ fn tenant_drop_checked(slug: Option<&str>, force: default!(Option<bool>, "false"
     events::record(Some(tenant.id), Some(&tenant.slug), Action::Dropped, detail);
 }
 
-/// DROP SCHEMA … CASCADE of a tenant's schema, as the caller, who must own the schema
-/// (or be superuser) to destroy its data; without the NOTICE that lists every dropped
-/// object: dropping all of them is the point, and objects outside were named before.
-pub(crate) fn drop_schema(schema: &str) {
-    let quiet = guc::Scope::open();
-    quiet.set(c"client_min_messages", "warning");
-    Spi::run(&format!(
-        "DROP SCHEMA IF EXISTS {} CASCADE",
-        pgrx::spi::quote_identifier(schema)
-    ))
-    .expect("DROP SCHEMA");
-    quiet.close();
-}
-
-/// 2BP01 when `outside` (from [`outside_dependents`]) is not empty: `what` says what
-/// cannot be done ("cannot drop tenant \"acme\""), DETAIL lists the objects.
-pub(crate) fn refuse_outside_dependents(outside: &[String], what: &str, hint: &str) {
-    if outside.is_empty() {
-        return;
-    }
-    ErrorReport::new(
-        Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
-        format!(
-            "{what}: {} object(s) outside its schema depend on it",
-            outside.len()
-        ),
-        "stash_tenancy",
-    )
-    .set_detail(outside.join("\n"))
-    .set_hint(hint)
-    .report(PgLogLevel::ERROR);
-}
-
 /// A write to the tenant's registry row that changes nothing but `updated_at`: every
 /// backend's tenant cache then forgets the tenant (its schema's oid, after the schema was
 /// replaced), through the registry's invalidation trigger.
@@ -294,60 +203,11 @@ pub(crate) fn touch(id: pgrx::Uuid) {
     );
 }
 
-/// Objects outside `schema` that depend on objects inside it, described like
-/// PostgreSQL's own DROP messages ("view public.v depends on table tenant_acme.orders").
-/// A view's dependency is its rewrite rule's: it is reported as the view.
-pub(crate) fn outside_dependents(schema: &str) -> Vec<String> {
-    Spi::connect(|client| {
-        client
-            .select(
-                "WITH s AS (SELECT oid FROM pg_namespace WHERE nspname = $1::name),
-                 inside(classid, objid) AS (
-                     SELECT 'pg_class'::regclass, c.oid FROM pg_class c, s WHERE c.relnamespace = s.oid
-                     UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, s WHERE p.pronamespace = s.oid
-                     UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, s WHERE t.typnamespace = s.oid
-                     UNION ALL SELECT 'pg_collation'::regclass, o.oid FROM pg_collation o, s WHERE o.collnamespace = s.oid
-                     UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, s WHERE o.oprnamespace = s.oid),
-                 dependent AS (
-                     SELECT DISTINCT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid,
-                            CASE d.classid
-                              WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
-                              WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
-                              WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
-                              WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
-                              WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
-                              WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
-                              WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
-                              WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
-                              WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = d.objid)
-                              ELSE (SELECT n.oid FROM pg_namespace n
-                                     WHERE n.nspname = (pg_identify_object(d.classid, d.objid, 0)).schema)
-                            END AS nsp
-                       FROM pg_depend d JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.objid
-                      WHERE d.deptype IN ('n', 'a'))
-                 SELECT what || ' depends on ' || min(target)
-                   FROM (SELECT CASE WHEN x.classid = 'pg_rewrite'::regclass
-                                     THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = x.objid), 0)
-                                     ELSE pg_describe_object(x.classid, x.objid, 0) END AS what,
-                                pg_describe_object(x.refclassid, x.refobjid, 0) AS target
-                           FROM dependent x, s
-                          WHERE x.nsp IS DISTINCT FROM s.oid) d
-                  GROUP BY what
-                  ORDER BY 1",
-                None,
-                &[schema.to_string().into()],
-            )?
-            .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
-            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
-    })
-    .unwrap_or_else(|e| panic!("look up objects that depend on schema {schema}: {e}"))
-}
-
 /// Retired symbol: 0.1.0's `stash.tenant_drop(text)`, now `tenant_drop(text, boolean)`.
 /// Only an install script of 0.1.0 names it; see version.rs.
 #[pg_extern(sql = false)]
 fn tenant_drop() {
-    crate::version::retired("stash.tenant_drop(text)")
+    crate::catalog::version::retired("stash.tenant_drop(text)")
 }
 
 extension_sql!(
