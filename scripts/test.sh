@@ -43,6 +43,9 @@ say "lint: cargo clippy -D warnings (pg${PG_DEFAULT:-17})"
 if cargo clippy --quiet --all-targets --no-default-features \
      --features "pg${PG_DEFAULT:-17} pg_test" -- -D warnings; then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+say "lint: no import cycle among the modules of src/ (scripts/check_modules.py); docs/development.md's tree is src/"
+if python3 tests/lint/test_check_modules.py && python3 scripts/check_modules.py \
+   && python3 tests/lint/test_layout_doc.py --self-test 2>/dev/null && python3 tests/lint/test_layout_doc.py; then lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
 say "lint: the stash CLI (cli/): cargo fmt --check, clippy -D warnings, unit tests"
 if cargo fmt --manifest-path cli/Cargo.toml -- --check \
    && cargo clippy --quiet --manifest-path cli/Cargo.toml --target-dir target --all-targets -- -D warnings \
@@ -135,11 +138,33 @@ run_regress() {  # $1 = major; needs a running cluster; sets RG_PASS RG_FAIL
   return 0
 }
 
+# The released libraries the upgrade test starts from (tests/integration/test_upgrade.py),
+# one per version of sql/RELEASES, built from its commit by scripts/old_release.sh and
+# cached under $WORK_DIR/releases (minutes the first time per PostgreSQL major, nothing
+# after).  Sets RELEASED_LIBS ("0.1.0=/path/stash_tenancy.so ...") and, for a version that
+# could not be built, RELEASED_ERRORS ("0.2.0=/path/to/its.log"): the test then fails with
+# the reason.  Skipped when IT_ARGS narrows the suite to files other than the upgrade test.
+build_released() {  # $1 = major
+  local v=$1 r so log
+  RELEASED_LIBS="" RELEASED_ERRORS=""
+  case "${IT_ARGS:-}" in ""|*upgrade*) ;; *) return 0 ;; esac
+  say "pg$v: released libraries for the upgrade test (scripts/old_release.sh)"
+  for r in $(bash scripts/old_release.sh --list); do
+    log="$RUN_DIR/old-release-$r-pg$v.log"
+    if so=$(bash scripts/old_release.sh "$r" "$v" 2> >(tee "$log" >&2)); then
+      RELEASED_LIBS+="${RELEASED_LIBS:+ }$r=$so"; echo "  $r: $so"
+    else
+      RELEASED_ERRORS+="${RELEASED_ERRORS:+ }$r=$log"; echo "  $r: could not be built (log: $log)"
+    fi
+  done
+}
+
 run_integration() {  # $1 = major; needs a running cluster; sets IT_PASS IT_FAIL
   local v=$1 log="$RUN_DIR/integration-$1.log" line
   IT_PASS=0 IT_FAIL=0
   ls tests/integration/test_*.py >/dev/null 2>&1 || return 0
   say "pg$v: integration suite (tests/integration)"
+  STASH_RELEASED_LIBS=$RELEASED_LIBS STASH_RELEASED_ERRORS=$RELEASED_ERRORS \
   STASH_PG_MAJOR=$v STASH_PG_DEFAULT=${PG_DEFAULT:-17} STASH_PG_BINDIR=$(pg_bindir_for "$v") STASH_RUN_DIR="$RUN_DIR/it-$v" \
     "$PG_ROOT/venv/bin/python" -m pytest -q -rs -p no:cacheprovider --durations=5 ${IT_ARGS:-tests/integration} 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
@@ -185,6 +210,8 @@ for v in "${versions[@]}"; do
   T0=$(date +%s)
   PT_PASS=0 PT_FAIL=0
   wants pg_test && run_pg_test "$v"
+  RELEASED_LIBS="" RELEASED_ERRORS=""
+  wants integration && build_released "$v"
   say "pg$v: install the extension (cargo pgrx install)"
   RG_PASS=0 RG_FAIL=0 IT_PASS=0 IT_FAIL=0
   # STASH_NO_INSTALL=1 (development only): test what is already installed, e.g. while
@@ -227,7 +254,7 @@ citus_single() {
 # the demo and the benchmarks at tiny sizes, so `make demo` and `make bench` cannot rot
 wants demo && single demo " (pg$DEMO_V)" "$RUN_DIR/demo.log" env PG="$DEMO_V" bash scripts/demo.sh demo
 wants demo && citus_single demo-citus " (pg$DEMO_V)" "$RUN_DIR/demo-citus.log" env PG="$DEMO_V" bash scripts/demo_citus.sh
-wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" bash scripts/bench.sh smoke
+wants bench && single bench-smoke "" "$RUN_DIR/bench.log" env PG="$DEMO_V" "$PG_ROOT/venv/bin/python" scripts/bench.py smoke
 wants bench && single bench-memory-smoke "" "$RUN_DIR/bench-memory.log" env PG="$DEMO_V" bash scripts/bench_memory.sh smoke
 wants bench && citus_single bench-citus-smoke "" "$RUN_DIR/bench-citus.log" env PG="$DEMO_V" bash scripts/bench_citus.sh smoke
 wants bench && single bench-ops-smoke "" "$RUN_DIR/bench-ops.log" env PG="$DEMO_V" bash scripts/bench_ops.sh smoke

@@ -1,21 +1,36 @@
-"""ALTER EXTENSION stash_tenancy UPDATE, proven: a database of the released 0.1.0 (a real
-pg_dump of one, tests/upgrade/) is restored with the NEW library and updated; a second
-database gets a fresh CREATE EXTENSION.  Their extension catalogs must be identical, every
-row must survive the update, and the tenants must keep working afterwards.
+"""ALTER EXTENSION stash_tenancy UPDATE, proven from every released version.
+
+Each released version (sql/RELEASES) starts under its REAL library: scripts/old_release.sh
+builds it from its commit, scripts/test.sh passes its path (STASH_RELEASED_LIBS), and the
+test installs it into the server's pkglibdir the way a package manager does (a copy beside
+stash_tenancy.so, renamed over it), creates the extension at that version and fills the
+database under it (tests/upgrade/state-VERSION.sql), then renames the new library back and
+updates.  A 0.1.0 database is also restored from a real pg_dump (tests/upgrade/) with the
+NEW library, as UPDATING.md tells an operator who rolls back.  A second database gets a
+fresh CREATE EXTENSION.  Their extension catalogs must be identical, every row of the
+extension's tables must survive the update, and the tenants must keep working afterwards.
+Before the update, the new library refuses to work on the old schema (55000).
 
 If an upgrade script misses a change that the fresh install script has (a function, a
 grant, a column, a comment, a changed definition), test_upgrade_matches_fresh_install
 fails and prints the difference."""
+import contextlib
 import difflib
+import filecmp
+import json
 import os
 import re
+import shutil
 import subprocess
+import time
 import uuid
 
+import jwt
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import bin_path, connect
+from conftest import RUN_DIR, bin_path, connect
 
 HERE = os.path.dirname(__file__)
 ROOT = os.path.join(HERE, "..", "..")
@@ -23,6 +38,7 @@ DUMP = os.path.join(ROOT, "tests", "upgrade", "stash_tenancy-0.1.0.dump.sql")
 # the one psql of scripts/pg.sh (PostgreSQL 15's), whichever route installed it
 PSQL = os.environ.get("PSQL", "psql")
 OLD = "0.1.0"
+LIBRARY = "stash_tenancy.so"
 
 
 def library_version():
@@ -30,7 +46,14 @@ def library_version():
         return re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
 
 
+def released_versions():
+    """sql/RELEASES: the released versions, oldest first (VERSION COMMIT per line)."""
+    with open(os.path.join(ROOT, "sql", "RELEASES")) as f:
+        return [line.split()[0] for line in f if line.split() and not line.startswith("#")]
+
+
 NEW = library_version()
+RELEASED = released_versions()
 
 
 def new_database():
@@ -41,9 +64,117 @@ def new_database():
 
 
 def drop_database(name):
+    """Drops the database and the roles it made: the tenant roles and the group role
+    (0.2.0 and later, or updated to it) and those tests/upgrade/state-*.sql created."""
+    roles = []
+    with contextlib.suppress(psycopg.OperationalError), connect(name) as conn:
+        if conn.execute("SELECT to_regclass('stash.group_role') IS NOT NULL").fetchone()[0]:
+            roles = [r[0] for r in conn.execute(
+                "SELECT m.rolname FROM stash.group_role g JOIN pg_roles r ON r.rolname = g.role_name "
+                "JOIN pg_auth_members a ON a.roleid = r.oid JOIN pg_roles m ON m.oid = a.member "
+                "UNION ALL SELECT role_name FROM stash.group_role")]
     with connect("postgres") as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for role in roles + STATE_ROLES:
+            # tidying only: a role another live database still uses stays
+            with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
 
+
+def extversion(conn):
+    return conn.execute(
+        "SELECT extversion FROM pg_extension WHERE extname = 'stash_tenancy'").fetchone()[0]
+
+
+def loaded_version(dbname):
+    """stash.version() in a new backend: the version of the library a backend loads now
+    (it reads no registry, so it answers whatever the schema's version)."""
+    with connect(dbname) as conn:
+        return conn.execute("SELECT stash.version()").fetchone()[0]
+
+
+# ---- the released libraries, swapped in and out ------------------------------------------
+
+def released_library(version):
+    """The path of VERSION's real library for the PostgreSQL under test, from scripts/test.sh
+    (STASH_RELEASED_LIBS="0.1.0=/path 0.2.0=/path", made by scripts/old_release.sh).  Not
+    there is a failure, never a skip: without it nothing here proves an update works."""
+    def parse(var):
+        return dict(item.split("=", 1) for item in os.environ.get(var, "").split() if "=" in item)
+    so = parse("STASH_RELEASED_LIBS").get(version)
+    if so and os.path.isfile(so):
+        return so
+    log = parse("STASH_RELEASED_ERRORS").get(version)
+    if log and os.path.isfile(log):
+        with open(log, errors="replace") as f:
+            tail = "".join(f.readlines()[-30:])
+        pytest.fail(f"stash_tenancy {version}'s library could not be built "
+                    f"(scripts/old_release.sh {version} {os.environ.get('STASH_PG_MAJOR', '?')}):\n{tail}")
+    pytest.fail(f"no library of stash_tenancy {version} ({so or 'STASH_RELEASED_LIBS does not name it'}): "
+                "run the suite through scripts/test.sh, or set STASH_RELEASED_LIBS=\"VERSION=PATH ...\" "
+                "with the paths scripts/old_release.sh VERSION PGMAJOR prints")
+
+
+def pkglibdir():
+    """Where the server under test loads $libdir/stash_tenancy.so from (its own pg_config)."""
+    with connect("postgres") as conn:
+        return conn.execute("SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'").fetchone()[0]
+
+
+def install_library(src, target):
+    """Puts SRC at TARGET as a package manager does: a copy in the same directory, renamed
+    over TARGET.  A backend that mapped the previous file keeps running it (the old inode);
+    copying into TARGET in place would rewrite the pages such backends execute and crash
+    them.  Backends that start afterwards load SRC's copy."""
+    st = os.stat(target)
+    tmp = os.path.join(os.path.dirname(target), f".{LIBRARY}.upgrade-test-{os.getpid()}")
+    try:
+        shutil.copy2(src, tmp)   # with its modification time: the new one comes back unchanged
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.chown(tmp, st.st_uid, st.st_gid)
+        os.rename(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@pytest.fixture(scope="module")
+def new_library():
+    """A copy of the library installed for this run (the new one), made before any swap,
+    after checking that it is the new one: a test killed inside a swap would have left an
+    old library installed."""
+    target = os.path.join(pkglibdir(), LIBRARY)
+    os.makedirs(RUN_DIR, exist_ok=True)
+    keep = os.path.join(RUN_DIR, f"{LIBRARY}.new-{os.getpid()}")
+    shutil.copy2(target, keep)
+    name = new_database()
+    try:
+        with connect(name) as conn:
+            conn.execute("CREATE EXTENSION stash_tenancy")
+        found = loaded_version(name)
+    finally:
+        drop_database(name)
+    assert found == NEW, (f"{target} is stash_tenancy {found}, not {NEW}: an interrupted upgrade test "
+                          "left an old library installed? Install this checkout's again (make install)")
+    yield keep
+    os.unlink(keep)
+
+
+@contextlib.contextmanager
+def library_swapped(so, new_copy):
+    """The library at SO is the server's stash_tenancy.so inside the block; afterwards the
+    new one is again, whatever happened.  Only backends started inside the block load it:
+    open new connections after entering and after leaving."""
+    target = os.path.join(pkglibdir(), LIBRARY)
+    install_library(so, target)
+    try:
+        yield
+    finally:
+        install_library(new_copy, target)
+        assert filecmp.cmp(new_copy, target, shallow=False), f"{target} was not restored"
+
+
+# ---- databases at a released version -------------------------------------------------------
 
 def restore_old_dump(name):
     """The 0.1.0 dump, restored as an operator would, except that CREATE EXTENSION names
@@ -57,20 +188,69 @@ def restore_old_dump(name):
                    input=dump, text=True, check=True, capture_output=True)
 
 
-@pytest.fixture
-def upgraded():
-    """(old database restored from the 0.1.0 dump, then updated; rows before the update)."""
+# the cluster-wide roles tests/upgrade/state-*.sql create (drop_database drops them)
+STATE_ROLES = ["stash_up_web", "stash_up_api"]
+
+
+def fill_under_release(name, version, new_copy):
+    """The database NAME at VERSION, made and used under VERSION's real library:
+    CREATE EXTENSION ... VERSION, then tests/upgrade/state-VERSION.sql through psql."""
+    state = os.path.join(ROOT, "tests", "upgrade", f"state-{version}.sql")
+    with open(state) as f:
+        script = f.read()
+    create = "CREATE EXTENSION stash_tenancy;\n"
+    assert script.count(create) == 1, state
+    # the state file's own CREATE EXTENSION is replaced by one that names the version (the
+    # default version of the installed control file is the new one); the last line says
+    # which library the backend that wrote the data had loaded
+    script = script.replace(create, "") + "\nSELECT 'library ' || stash.version() AS loaded;\n"
+    with open(os.path.join(ROOT, "tests", "fixtures", "commerce.sql")) as f:
+        commerce = f.read()
+    with library_swapped(released_library(version), new_copy):
+        with connect(name) as conn:
+            conn.execute(f"CREATE EXTENSION stash_tenancy VERSION '{version}'")
+            assert extversion(conn) == version
+            assert conn.execute("SELECT stash.version()").fetchone()[0] == version, \
+                "the swapped-in library is not the released one"
+        done = subprocess.run([PSQL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", f"commerce={commerce}",
+                               "-d", name], input=script, text=True, capture_output=True)
+        assert done.returncode == 0, f"{state} under the {version} library:\n{done.stdout}{done.stderr}"
+        assert done.stdout.rstrip().endswith(f"library {version}"), done.stdout[-500:]
+    assert loaded_version(name) == NEW
+
+
+# Where each old database comes from: a released version's real library, or (0.1.0) the
+# pg_dump made under it at the release, restored with the new library.
+SOURCES = [f"{v}-library" for v in RELEASED] + [f"{OLD}-dump"]
+
+
+@pytest.fixture(params=SOURCES)
+def old_db(request, new_library):
+    """(database at a released version, that version, every row of its tables) — not
+    updated; the new library is installed again."""
+    version, how = request.param.split("-")
     name = new_database()
     try:
-        restore_old_dump(name)
+        if how == "dump":
+            restore_old_dump(name)
+        else:
+            fill_under_release(name, version, new_library)
         with connect(name) as conn:
-            assert extversion(conn) == OLD
+            assert extversion(conn) == version
             before = table_rows(conn)
-            conn.execute("ALTER EXTENSION stash_tenancy UPDATE")
-            assert extversion(conn) == NEW
-        yield name, before
+        yield name, version, before
     finally:
         drop_database(name)
+
+
+@pytest.fixture
+def upgraded(old_db):
+    """(old database, then updated under the new library; rows before the update)."""
+    name, version, before = old_db
+    with connect(name) as conn:   # a new backend: the new library
+        conn.execute("ALTER EXTENSION stash_tenancy UPDATE")
+        assert extversion(conn) == NEW
+    return name, before
 
 
 @pytest.fixture
@@ -84,19 +264,24 @@ def fresh():
         drop_database(name)
 
 
-def extversion(conn):
-    return conn.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'stash_tenancy'").fetchone()[0]
-
-
+# the extension's tables whose rows are the users' (0.1.0 had these; later versions add)
 TABLES = ["tenants", "events", "migrations", "ledger", "migration_failures"]
 
 
-def table_rows(conn):
+def config_tables(conn):
+    """The tables pg_dump dumps the rows of (pg_extension_config_dump), by name."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS cfg JOIN pg_class c ON c.oid = cfg "
+        "WHERE e.extname = 'stash_tenancy' AND c.relkind = 'r' ORDER BY 1")]
+    assert set(TABLES) <= set(tables), tables
+    return tables
+
+
+def table_rows(conn, tables=None):
     """Every row of the extension's tables, as JSON, per table."""
     return {
         t: conn.execute(f"SELECT to_jsonb(x) FROM stash.{t} x ORDER BY to_jsonb(x)::text").fetchall()
-        for t in TABLES
+        for t in (tables or config_tables(conn))
     }
 
 
@@ -116,7 +301,8 @@ DESCRIBE = {
                E'\nacl ' || coalesce((SELECT string_agg(a::text, ' ' ORDER BY a::text)
                                         FROM unnest(p.proacl) a), 'default') ||
                E'\ncomment ' || coalesce(obj_description(p.oid, 'pg_proc'), '-') ||
-               E'\ncost ' || p.procost || ' rows ' || p.prorows
+               E'\ncost ' || p.procost || ' rows ' || p.prorows ||
+               E'\nsettings ' || coalesce(array_to_string(p.proconfig, ' '), '-')
           FROM pg_proc p WHERE p.pronamespace = 'stash'::regnamespace""",
     "relations": """
         SELECT c.oid::regclass::text || ' kind ' || c.relkind::text || ' persistence ' || c.relpersistence::text ||
@@ -203,8 +389,11 @@ def describe(dbname):
     lines = []
     with connect(dbname) as conn:
         for kind, sql in DESCRIBE.items():
-            rows = sorted(r[0] for r in conn.execute(sql).fetchall())
-            lines += [f"{kind}: {line}" for row in rows for line in row.splitlines()]
+            for row in sorted(r[0] for r in conn.execute(sql).fetchall()):
+                # a row's later lines carry its first (the object's name), so that a
+                # difference in an ACL or a body says whose
+                head, *rest = row.splitlines() or [""]
+                lines += [f"{kind}: {head}"] + [f"{kind} [{head}]: {line}" for line in rest]
     dump = subprocess.run([bin_path("pg_dump"), "-s", "-n", "stash", "-d", dbname],
                           check=True, capture_output=True, text=True).stdout
     # \restrict / \unrestrict carry a random key per run
@@ -212,26 +401,50 @@ def describe(dbname):
     return lines
 
 
-def test_upgrade_matches_fresh_install(upgraded, fresh):
+def test_every_released_version_is_tested():
+    """sql/RELEASES names exactly the versions whose install scripts are frozen in sql/,
+    so a release cannot be added to one and forgotten in the other."""
+    frozen = sorted(re.fullmatch(r"stash_tenancy--([^-]+)\.sql", f).group(1)
+                    for f in os.listdir(os.path.join(ROOT, "sql"))
+                    if re.fullmatch(r"stash_tenancy--([^-]+)\.sql", f))
+    assert sorted(RELEASED) == frozen
+    assert NEW not in RELEASED and OLD == RELEASED[0]
+    for v in RELEASED:
+        assert os.path.isfile(os.path.join(ROOT, "tests", "upgrade", f"state-{v}.sql")), v
+
+
+def test_upgrade_matches_fresh_install(upgraded, fresh, request):
     old, _ = upgraded
     a, b = describe(old), describe(fresh)
-    diff = list(difflib.unified_diff(b, a, "fresh CREATE EXTENSION", f"{OLD} + ALTER EXTENSION UPDATE",
+    source = request.node.callspec.params["old_db"]
+    diff = list(difflib.unified_diff(b, a, "fresh CREATE EXTENSION", f"{source} + ALTER EXTENSION UPDATE",
                                      lineterm="", n=1))
     assert not diff, "the upgraded extension differs from a fresh install:\n" + "\n".join(diff[:200])
 
 
-def test_every_row_survives_the_update(upgraded):
+# rows of the states tests/upgrade/ makes, per version: what the update must carry over
+STATE_ROWS = {
+    "0.1.0": {"tenants": 3, "migration_failures": 1},
+    "0.2.0": {"tenants": 5, "migration_failures": 1, "migrations": 4, "app_role_registry": 2,
+              "token_keys": 2, "pool_table_registry": 1, "group_role": 1},
+}
+
+
+def test_every_row_survives_the_update(upgraded, old_db):
     name, before = upgraded
+    version = old_db[1]
     with connect(name) as conn:
-        after = table_rows(conn)
-    for table in TABLES:
+        after = table_rows(conn, list(before))
+    for table in before:
         assert len(before[table]) == len(after[table]), table
         # every old column keeps its value; new columns may be added
         old = sorted(json_sorted(r[0]) for r in before[table])
         new = sorted(json_sorted({k: r[0][k] for k in before_keys(before[table])}) for r in after[table])
         assert old == new, table
-    assert len(before["tenants"]) == 3 and len(before["ledger"]) > 0
+    assert len(before["ledger"]) > 0
     assert len(before["migration_failures"]) == 1 and len(before["events"]) > 5
+    for table, n in STATE_ROWS[version].items():
+        assert len(before[table]) == n, (table, before[table])
 
 
 def before_keys(rows):
@@ -239,10 +452,10 @@ def before_keys(rows):
 
 
 def json_sorted(obj):
-    import json
     return json.dumps(obj, sort_keys=True)
 
 
+@pytest.mark.parametrize("old_db", [s for s in SOURCES if s.startswith(OLD)], indirect=True)
 def test_updated_tenants_keep_working(upgraded):
     name, _ = upgraded
     with connect(name) as conn:
@@ -295,46 +508,147 @@ def test_updated_tenants_keep_working(upgraded):
                             ).fetchone()[0] == 0
 
 
-def test_old_schema_with_new_library_is_refused_until_updated():
+# tests/upgrade/state-0.2.0.sql's token keys: the HS256 secret, and the EC key whose public
+# half it registered
+HS_SECRET = "upgrade-fixture-hs256-secret-0123456789abcdef"
+ES_KEY = ec.derive_private_key(0x5eed2020, ec.SECP256R1())
+
+
+def token(slug, kid, key, alg):
+    return jwt.encode({"tenant": slug, "exp": int(time.time()) + 300}, key, algorithm=alg,
+                      headers={"kid": kid})
+
+
+@pytest.mark.parametrize("old_db", ["0.2.0-library"], indirect=True)
+def test_updated_020_tenants_keep_working(upgraded):
+    """What 0.2.0 users set up — application roles, a token-only role and its keys, a pool
+    table, the group role's grants, renamed/cloned/reset/suspended tenants, a failed
+    migration — works the same after the update."""
+    name, _ = upgraded
+    E = psycopg.errors
+    with connect(name) as conn:
+        assert dict(conn.execute("SELECT slug, current_version FROM stash.tenant_status").fetchall()) == {
+            "acme": 3, "acme_eu": 3, "globex": 2, "initech": 3, "piedpiper": 3}
+        assert "already exists" in conn.execute(
+            "SELECT last_error FROM stash.tenant_status WHERE slug = 'globex'").fetchone()[0]
+        assert dict(conn.execute("SELECT slug, status FROM stash.tenants").fetchall())["initech"] == "suspended"
+
+        # the web application's role enters by slug and gets that tenant's rights only:
+        # its tables, its rows of the pool table, the shared table granted to the group role
+        acme_role = conn.execute("SELECT stash.tenant_role('acme')").fetchone()[0]
+        with conn.transaction():
+            conn.execute("SET LOCAL ROLE stash_up_web")
+            conn.execute("SELECT stash.tenant_enter('acme')")
+            assert conn.execute("SELECT current_user").fetchone()[0] == acme_role
+            assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 2
+            assert [r[0] for r in conn.execute("SELECT body FROM notes ORDER BY id")] == [
+                "acme: call Ann back", "acme: ship order 1"]
+            assert conn.execute("SELECT count(*) FROM countries").fetchone()[0] == 2
+            conn.execute("INSERT INTO notes (body) VALUES ('acme: after the update')")
+        with pytest.raises(E.InsufficientPrivilege):
+            with conn.transaction():
+                conn.execute("SET LOCAL ROLE stash_up_web")
+                conn.execute("SELECT stash.tenant_enter('acme')")
+                conn.execute("SELECT count(*) FROM tenant_globex.customers")
+        with pytest.raises(E.ObjectNotInPrerequisiteState):
+            with conn.transaction():
+                conn.execute("SET LOCAL ROLE stash_up_web")
+                conn.execute("SELECT stash.tenant_enter('initech')")
+
+        # the API's role still enters by token only, with the keys registered under 0.2.0
+        with pytest.raises(E.InsufficientPrivilege):
+            with conn.transaction():
+                conn.execute("SET LOCAL ROLE stash_up_api")
+                conn.execute("SELECT stash.tenant_enter('acme')")
+        for slug, kid, key, alg, notes in [
+                ("acme", "hs-2026", HS_SECRET, "HS256", 3),
+                ("globex", "es-2026", ES_KEY, "ES256", 1)]:
+            with conn.transaction():
+                conn.execute("SET LOCAL ROLE stash_up_api")
+                conn.execute("SELECT stash.tenant_enter_token(%s)", (token(slug, kid, key, alg),))
+                assert conn.execute("SELECT stash.current_tenant()").fetchone()[0] == slug
+                assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == notes
+        with pytest.raises(E.InvalidAuthorizationSpecification):   # the key removed under 0.2.0
+            with conn.transaction():
+                conn.execute("SET LOCAL ROLE stash_up_api")
+                conn.execute("SELECT stash.tenant_enter_token(%s)", (
+                    token("acme", "hs-2025", "a-rotated-out-hs256-secret-0123456789abcdef", "HS256"),))
+
+        # the clone kept acme's rows (not its pool rows); the reset tenant is empty
+        assert conn.execute("SELECT count(*) FROM tenant_acme_eu.customers").fetchone()[0] == 2
+        assert conn.execute("SELECT count(*) FROM tenant_piedpiper.customers").fetchone()[0] == 0
+
+        # the failure is fixed, the fleet migrated (the suspended tenant too), all verified
+        with conn.transaction():
+            conn.execute("SELECT stash.tenant_enter('globex')")
+            conn.execute("ALTER TABLE orders DROP COLUMN discount_cents")
+        conn.execute("SELECT stash.migration_add(4, 'orders_shipped_at', "
+                     "'ALTER TABLE orders ADD COLUMN shipped_at timestamptz')")
+        conn.execute("CALL stash.migrate_all()")
+        assert set(r[0] for r in conn.execute("SELECT current_version FROM stash.tenant_status")) == {4}
+        assert conn.execute("SELECT count(*) FROM stash.tenant_status WHERE last_error IS NOT NULL"
+                            ).fetchone()[0] == 0
+        assert {r[0]: r[1] for r in conn.execute("SELECT slug, status FROM stash.tenant_verify()")} == {
+            s: "ok" for s in ("acme", "acme_eu", "globex", "initech", "piedpiper")}
+
+        # new tenants come and go as before; a dropped tenant takes its pool rows along
+        conn.execute("SELECT stash.tenant_create('newco')")
+        with conn.transaction():
+            conn.execute("SET LOCAL ROLE stash_up_web")
+            conn.execute("SELECT stash.tenant_enter('newco')")
+            conn.execute("INSERT INTO notes (body) VALUES ('newco: hello')")
+            assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
+        globex_role = conn.execute("SELECT stash.tenant_role('globex')").fetchone()[0]
+        conn.execute("SELECT stash.tenant_drop('globex')")
+        assert [r[0] for r in conn.execute("SELECT slug FROM stash.tenant_list ORDER BY 1")] == [
+            "acme", "acme_eu", "initech", "newco", "piedpiper"]
+        assert conn.execute("SELECT count(*) FROM public.notes WHERE body LIKE 'globex:%'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM public.notes").fetchone()[0] == 4
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (globex_role,)).fetchone()[0] == 0
+
+
+def test_old_schema_with_new_library_is_refused_until_updated(old_db):
     """The library is newer than the database's extension: every function that reads the
     registry refuses with 55000 and the command that fixes it, and changes nothing."""
-    name = new_database()
-    try:
-        restore_old_dump(name)
-        with connect(name) as conn:
-            for sql in ["SELECT stash.tenant_create('evil')",
-                        "SELECT stash.tenant_suspend('acme')",
-                        "SELECT * FROM stash.tenant_migrate()"]:
-                with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as e:
-                    conn.execute(sql)
-                assert f"library is version {NEW}" in e.value.diag.message_primary
-                assert "ALTER EXTENSION stash_tenancy UPDATE" in e.value.diag.message_hint
-            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
-                with conn.transaction():
-                    conn.execute("SELECT stash.tenant_enter('acme')")
-            assert conn.execute("SELECT count(*) FROM stash.tenants").fetchone()[0] == 3
-            assert conn.execute("SELECT status FROM stash.tenants WHERE slug = 'acme'").fetchone()[0] == "active"
-            conn.execute("ALTER EXTENSION stash_tenancy UPDATE")
-        # a new session (the old one may have cached nothing; be explicit)
-        with connect(name) as conn:
+    name, version, before = old_db
+    with connect(name) as conn:
+        for sql in ["SELECT stash.tenant_create('evil')",
+                    "SELECT stash.tenant_suspend('acme')",
+                    "SELECT * FROM stash.tenant_migrate()"]:
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as e:
+                conn.execute(sql)
+            assert f"library is version {NEW}" in e.value.diag.message_primary
+            assert f"extension at version {version}" in e.value.diag.message_primary
+            assert "ALTER EXTENSION stash_tenancy UPDATE" in e.value.diag.message_hint
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
             with conn.transaction():
                 conn.execute("SELECT stash.tenant_enter('acme')")
-                assert conn.execute("SELECT stash.current_tenant()").fetchone()[0] == "acme"
-    finally:
-        drop_database(name)
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_evil'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM stash.tenants").fetchone()[0] == len(before["tenants"])
+        assert table_rows(conn, list(before)) == before
+        assert conn.execute("SELECT status FROM stash.tenants WHERE slug = 'acme'").fetchone()[0] == "active"
+        assert extversion(conn) == version
+        conn.execute("ALTER EXTENSION stash_tenancy UPDATE")
+    # a new session (the old one may have cached nothing; be explicit)
+    with connect(name) as conn:
+        with conn.transaction():
+            conn.execute("SELECT stash.tenant_enter('acme')")
+            assert conn.execute("SELECT stash.current_tenant()").fetchone()[0] == "acme"
 
 
-def test_old_install_script_finds_every_symbol_it_names():
-    """CREATE EXTENSION ... VERSION '0.1.0' with check_function_bodies on (the default)
-    makes PostgreSQL look up every C symbol of the 0.1.0 script in the new library."""
-    with open(os.path.join(ROOT, "sql", f"stash_tenancy--{OLD}.sql")) as f:
+@pytest.mark.parametrize("version", RELEASED)
+def test_old_install_script_finds_every_symbol_it_names(version):
+    """CREATE EXTENSION ... VERSION '<released>' with check_function_bodies on (the
+    default) makes PostgreSQL look up every C symbol of that script in the new library:
+    what restoring a dump of that version does."""
+    with open(os.path.join(ROOT, "sql", f"stash_tenancy--{version}.sql")) as f:
         symbols = set(re.findall(r"AS 'MODULE_PATHNAME', '(\w+)'", f.read()))
     assert len(symbols) > 15
     name = new_database()
     try:
         with connect(name) as conn:
             assert conn.execute("SHOW check_function_bodies").fetchone()[0] == "on"
-            conn.execute(f"CREATE EXTENSION stash_tenancy VERSION '{OLD}'")
+            conn.execute(f"CREATE EXTENSION stash_tenancy VERSION '{version}'")
             found = {r[0] for r in conn.execute(
                 "SELECT prosrc FROM pg_proc WHERE pronamespace = 'stash'::regnamespace AND prolang = "
                 "(SELECT oid FROM pg_language WHERE lanname = 'c')")}
