@@ -3,6 +3,12 @@ SHELL := /bin/bash
 PG ?= 15 16 17 18
 # Version used for once-only work (clippy, demo, bench).
 PG_DEFAULT ?= 17
+# The one version a demo or benchmark runs on: PG when given on the command line, else
+# PG_DEFAULT (not PG's list of every version).
+ONE_PG = $(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))
+# Where make setup put PostgreSQL and the Python venv (psycopg, PyJWT) the scripts run with.
+PG_ROOT ?= /opt/stash-pg
+PYTHON = $(PG_ROOT)/venv/bin/python
 
 .PHONY: setup test lint install package demo demo-citus bench-citus psql bench bench-smoke bench-memory bench-ops soak cli help
 
@@ -29,31 +35,31 @@ test:
 	@bash scripts/test.sh $(PG)
 
 demo:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo.sh demo
+	@PG="$(ONE_PG)" bash scripts/demo.sh demo
 
 demo-citus:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo_citus.sh
+	@PG="$(ONE_PG)" bash scripts/demo_citus.sh
 
 bench-citus:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench_citus.sh full
+	@PG="$(ONE_PG)" bash scripts/bench_citus.sh full
 
 psql:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/demo.sh psql
+	@PG="$(ONE_PG)" bash scripts/demo.sh psql
 
 bench:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench.sh full
+	@PG="$(ONE_PG)" "$(PYTHON)" scripts/bench.py full
 
 bench-smoke:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench.sh smoke
+	@PG="$(ONE_PG)" "$(PYTHON)" scripts/bench.py smoke
 
 bench-memory:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench_memory.sh full
+	@PG="$(ONE_PG)" bash scripts/bench_memory.sh full
 
 bench-ops:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/bench_ops.sh full
+	@PG="$(ONE_PG)" bash scripts/bench_ops.sh full
 
 soak:
-	@PG="$(if $(filter command line,$(origin PG)),$(PG),$(PG_DEFAULT))" bash scripts/soak.sh
+	@PG="$(ONE_PG)" bash scripts/soak.sh
 
 cli:
 	@cargo build --release --manifest-path cli/Cargo.toml --target-dir target

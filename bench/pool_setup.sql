@@ -1,4 +1,4 @@
--- The pool-model benchmark (scripts/bench.sh, section pool); psql -v ntenants=N -v rows=R.
+-- The pool-model benchmark (scripts/benchmarks/pool.py); psql -v ntenants=N -v rows=R.
 -- public.events: R rows for each of the tenants t1..tN in one shared table, made a pool
 -- table (row-level security on the entered tenant).  public.events_plain: the same rows in
 -- the same physical order, without row-level security: the baseline, queried with an
@@ -28,7 +28,7 @@ SELECT format('GRANT SELECT ON public.events, public.events_plain TO %I', stash.
 GRANT USAGE ON SCHEMA bench TO bench_app;
 GRANT SELECT ON bench.tenant_ids TO bench_app;
 VACUUM ANALYZE bench.tenant_ids;
--- bench.sh then VACUUMs both tables until every page is all-visible (an autovacuum of the
+-- The harness then VACUUMs both tables until every page is all-visible (an autovacuum of the
 -- fleet's tables holding back the xmin horizon leaves pages that are not, and the planner
 -- would then prefer a bitmap heap scan to an index-only scan for one table and not the
 -- other); autovacuum is off for them (read-only here) so that it cannot interfere.

@@ -12,11 +12,11 @@ on the cluster, no tenant table left local, or the run fails.
     python3 scripts/bench_citus.py BINDIR OUT.md TENANTS ROUNDS
 """
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
+
+from pgcluster import temp_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 from citus_cluster import CitusCluster, Node  # noqa: E402
@@ -58,39 +58,37 @@ def run_side(conn_factory, setup_db, drop_db, name, citus):
     return create_s, migrate_s
 
 
-root = tempfile.mkdtemp(prefix="stash-bench-citus.")
-os.chmod(root, 0o755)
-cluster = CitusCluster(BINDIR, os.path.join(root, "cluster"))
-single = Node(BINDIR, root, "single", citus=False)
 rounds = []
-try:
-    cluster.start()
-    single.start()
+with temp_dir("stash-bench-citus.") as root:
+    cluster = CitusCluster(BINDIR, os.path.join(root, "cluster"))
+    single = Node(BINDIR, root, "single", citus=False)
+    try:
+        cluster.start()
+        single.start()
 
-    def single_setup(name):
-        with single.connect("postgres") as c:
-            c.execute(f'CREATE DATABASE "{name}"')
+        def single_setup(name):
+            with single.connect("postgres") as c:
+                c.execute(f'CREATE DATABASE "{name}"')
 
-    def single_drop(name):
-        with single.connect("postgres") as c:
-            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        def single_drop(name):
+            with single.connect("postgres") as c:
+                c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
-    for r in range(ROUNDS):
-        sides = [("single", lambda n: single.connect(n), single_setup, single_drop, False),
-                 ("cluster", lambda n: cluster.coordinator.connect(n), cluster.create_database,
-                  cluster.drop_database, True)]
-        if r % 2:
-            sides.reverse()
-        result = {}
-        for label, factory, setup, drop, citus in sides:
-            result[label] = run_side(factory, setup, drop, f"bench_{label}_{r}", citus)
-            print(f"round {r + 1} {label}: tenant_create {TENANTS / result[label][0]:.1f}/s,"
-                  f" migrate_all {TENANTS / result[label][1]:.1f} tenants/s", flush=True)
-        rounds.append(result)
-finally:
-    single.stop()
-    cluster.stop()
-    shutil.rmtree(root, ignore_errors=True)
+        for r in range(ROUNDS):
+            sides = [("single", lambda n: single.connect(n), single_setup, single_drop, False),
+                     ("cluster", lambda n: cluster.coordinator.connect(n), cluster.create_database,
+                      cluster.drop_database, True)]
+            if r % 2:
+                sides.reverse()
+            result = {}
+            for label, factory, setup, drop, citus in sides:
+                result[label] = run_side(factory, setup, drop, f"bench_{label}_{r}", citus)
+                print(f"round {r + 1} {label}: tenant_create {TENANTS / result[label][0]:.1f}/s,"
+                      f" migrate_all {TENANTS / result[label][1]:.1f} tenants/s", flush=True)
+            rounds.append(result)
+    finally:
+        single.stop()
+        cluster.stop()
 
 
 def per_s(seconds):

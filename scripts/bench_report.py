@@ -1,13 +1,12 @@
-"""Turn the results of scripts/bench.sh into BENCHMARKS.md: machine, settings, the command,
+"""Turn the results of scripts/bench.py into BENCHMARKS.md: machine, settings, the command,
 and a table of medians and ratios against the baselines measured in the same run.
 With BENCH_ONLY="tokens pool" (the sections that ran), only their rows, and no appendices.
-`bench_report.py --cli RESULTS` renders the cli section alone (bench.sh writes it to
+`bench_report.py --cli RESULTS` renders the cli section alone (bench.py writes it to
 bench/cli.md, which BENCHMARKS.md includes, as it includes bench/ops.md)."""
 import datetime
 import os
 import platform
 import shlex
-import subprocess
 import sys
 
 CLI_ONLY = sys.argv[1] == "--cli"
@@ -64,7 +63,7 @@ def enter_rows():
     ("… (b), µs", opt("enter.server_us_per_call.stash"), ""),
     ("… (c), µs", opt("enter.server_us_per_call.plpgsql"), ""),
     ("… the tenant's `SELECT v FROM items WHERE id = $1`, µs", opt("enter.server_us_per_call.select"), ""),
-    (f"2. (b) among 10 tenants, tps (warm: second 30 s of a 60 s run)", r["enter.tps.stash_among_10"], ""),
+    ("2. (b) among 10 tenants, tps (warm: second 30 s of a 60 s run)", r["enter.tps.stash_among_10"], ""),
     (f"(b) among {fleet} tenants, tps (warm)", r[f"enter.tps.stash_among_{fleet}"], ""),
     (f"(b) {fleet} / (b) 10, warm", r["enter.ratio.stash_large_over_small"],
      f"≥ 0.9: {verdict(f('enter.ratio.stash_large_over_small') >= 0.9)}"),
@@ -166,9 +165,9 @@ def pool_rows():
             (f"{label}, cross-check: `{admin_sql}` as the administrator (bypasses RLS, no role switch)",
              r[f"pool.tps.{q}.admin"], ""),
             (f"{label}, RLS / administrator (median of the per-round ratios)", r[f"pool.ratio.{q}.rls_over_admin"], ""),
-            (f"… profile: RLS and explicit mixed in one run — latency explicit / latency RLS",
+            ("… profile: RLS and explicit mixed in one run — latency explicit / latency RLS",
              ratio(r[f"pool.mixed.latency_ms.{q}.explicit"], r[f"pool.mixed.latency_ms.{q}.rls"]), ""),
-            (f"… server time per statement (pg_stat_statements), execution + planning, RLS, µs",
+            ("… server time per statement (pg_stat_statements), execution + planning, RLS, µs",
              both(f"{q}.rls"), ""),
             ("… explicit, µs", both(f"{q}.explicit"), ""),
             ("… administrator, µs", both(f"{q}.admin"), ""),
@@ -222,7 +221,7 @@ same {os.cpu_count()} cores).
         return f"{rows_of(f'cli.sql.{key}.rounds')} / {rows_of(f'cli.cli.{key}.rounds')}"
 
     rows = [
-        (f"`CALL stash.migrate_all()`, 1 session: tenants/s (median wall time)", per_s("sql"), "baseline"),
+        ("`CALL stash.migrate_all()`, 1 session: tenants/s (median wall time)", per_s("sql"), "baseline"),
         (f"`stash migrate --jobs {jobs}`: tenants/s (median wall time)", per_s("cli"), ""),
         (f"time(`stash migrate --jobs {jobs}`) / time(`migrate_all`), wall: median of the per-round ratios "
          f"{r['cli.ratio.wall.rounds']}", r["cli.ratio.wall.cli_over_sql"], ""),
@@ -262,7 +261,7 @@ if CLI_ONLY:
     print(cli_section())
     sys.exit(0)
 
-# the sizes of this run (bench.sh passes them; the defaults are make bench's)
+# the sizes of this run (bench.py passes them; the defaults are make bench's)
 duration = os.environ.get("BENCH_DUR", "30")
 clients = os.environ.get("BENCH_CLIENTS", "4")
 n_mid = f'{int(os.environ.get("BENCH_N_MID", "1000")):,}'
@@ -299,12 +298,12 @@ for name, value, goal in rows:
         print(f"| {name} | {value} | {goal} |")
 
 if want("pool"):
-    print(f"""
+    print("""
 ### The pool model's plans
 
 Generic plans (what pgbench's prepared statements run), `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)`
 as the application role inside tenant t1. The tenant id is read once per statement: as the
-index condition when the plan is a lone index scan (src/pool_planner.rs), otherwise by the
+index condition when the plan is a lone index scan (src/pool/planner.rs), otherwise by the
 policy's InitPlan, `(SELECT stash.current_tenant_id())`.
 """)
     for q in ("count", "point"):
@@ -319,7 +318,7 @@ if only:
 
 profile = sorted(((int(k.rsplit(".", 1)[1]), v) for k, v in r.items() if k.startswith("migrate_all.profile.")))
 if profile:
-    print(f"""
+    print("""
 ### Where one tenant's migration goes (1 session, pg_stat_statements `track = all`)
 
 Microseconds per migrated tenant, by statement; nested statements are also counted in the

@@ -8,13 +8,16 @@ Authentication is what a production cluster would have, shrunk to one machine: t
 (scram-sha-256).  The coordinator finds tenant roles' passwords in Citus's
 pg_dist_authinfo, which only superusers can read (docs/scale-out.md).
 
-Used by tests/integration/test_citus.py and scripts/demo_citus.py."""
+Used by tests/integration/test_citus.py, scripts/demo_citus.py and scripts/bench_citus.py."""
 import os
 import shutil
-import subprocess
+import sys
 import time
 
 import psycopg
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from pgcluster import Cluster  # noqa: E402
 
 HBA = """# stash_tenancy Citus test cluster: superuser trusted, everyone else by password
 local all postgres trust
@@ -22,53 +25,19 @@ local all all scram-sha-256
 """
 
 
-def _as_postgres(cmd, **kwargs):
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "--"] + cmd
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kwargs)
+class Node(Cluster):
+    """One node: a throwaway cluster (scripts/pgcluster.py) in ROOT/NAME, whose socket
+    directory is the host name Citus stores for it.  Without CITUS, the same settings but
+    Citus not loaded (the one-node side of scripts/bench_citus.py)."""
 
-
-class Node:
     def __init__(self, bindir, root, name, citus=True):
-        self.bindir, self.name, self.citus = bindir, name, citus
-        self.dir = os.path.join(root, name)
-        self.host, self.port = self.dir, 5432
-
-    @property
-    def label(self):
-        return f"{self.host}:{self.port}"
-
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        os.chmod(self.dir, 0o777)
-        data = os.path.join(self.dir, "data")
-        _as_postgres([os.path.join(self.bindir, "initdb"), "-D", data, "-U", "postgres",
-                      "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
-        hba = os.path.join(self.dir, "pg_hba.conf")
-        with open(hba, "w") as f:
-            f.write(HBA)
-        os.chmod(hba, 0o644)
-        preload = "citus" if self.citus else "''"
-        opts = (f"-c listen_addresses='' -k {self.dir} -p {self.port} -c fsync=off "
-                f"-c max_connections=100 -c shared_preload_libraries={preload} "
-                f"-c hba_file={hba} -c password_encryption=scram-sha-256 "
-                f"-c max_worker_processes=32 -c wal_level=logical "
-                # how a node reaches itself (shard moves): its own socket, not localhost
-                + (f"-c citus.local_hostname={self.dir}" if self.citus else ""))
-        _as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", data, "-l",
-                      os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"])
-
-    def stop(self):
-        data = os.path.join(self.dir, "data")
-        if os.path.isdir(data):
-            subprocess.run((["sudo", "-u", "postgres", "--"] if os.geteuid() == 0 else [])
-                           + [os.path.join(self.bindir, "pg_ctl"), "-D", data, "-m",
-                              "immediate", "stop"], capture_output=True)
-
-    def connect(self, dbname, user="postgres", **kwargs):
-        kwargs.setdefault("autocommit", True)
-        return psycopg.connect(host=self.host, port=self.port, dbname=dbname, user=user,
-                               **kwargs)
+        d = os.path.join(root, name)
+        settings = {"max_connections": 100, "fsync": "off", "password_encryption": "scram-sha-256",
+                    "max_worker_processes": 32, "wal_level": "logical"}
+        if citus:
+            # how a node reaches itself (shard moves): its own socket, not localhost
+            settings.update({"shared_preload_libraries": "citus", "citus.local_hostname": d})
+        super().__init__(bindir, d, settings=settings, hba=HBA)
 
 
 class CitusCluster:
@@ -127,5 +96,4 @@ class CitusCluster:
 
     def env(self, dbname):
         """libpq variables reaching the coordinator as the superuser."""
-        return {"PGHOST": self.coordinator.host, "PGPORT": str(self.coordinator.port),
-                "PGUSER": "postgres", "PGDATABASE": dbname}
+        return self.coordinator.env(dbname)

@@ -1,0 +1,193 @@
+"""make bench [PG=17]: every benchmark of BENCHMARKS.md, side by side with its baseline in
+the same run, on a throwaway cluster; rewrites BENCHMARKS.md.
+make bench-smoke: the same code at tiny sizes (seconds), run by make test so it cannot rot.
+
+    $PG_ROOT/venv/bin/python scripts/bench.py full|smoke
+
+The sections are in scripts/benchmarks/ (one file each), the report in
+scripts/bench_report.py; the cluster comes from scripts/pgcluster.py.
+
+BENCH_ONLY="tokens pool" runs only the named sections (any of: enter isolation migrate
+provision tokens pool cli), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. The fleet they
+need is still created (FLEET tenants for enter, isolation, migrate and cli; otherwise only
+the N_MID that tokens and pool use); their rows are printed, and BENCHMARKS.md is left as
+it is. The cli section (`stash migrate --jobs 2` against `CALL stash.migrate_all()`, the
+binary of `make cli`, rebuilt when cli/ is newer, or STASH_BIN) writes bench/cli.md in a
+full run, which BENCHMARKS.md includes.
+BENCH_RUNS=5 (full mode) gives the pgbench sections more interleaved rounds than 3.
+BENCH_PG_CONFIG=/path/to/pg_config runs on another build of the same major, e.g. one
+without --enable-cassert (make setup builds PostgreSQL 18 with assertions, which cost more
+per transaction than most of what is measured here); the extension is then built against
+that server's headers, in a cargo target directory of its own.
+STASH_NO_INSTALL=1 (as for scripts/test.sh) benchmarks the extension already installed in
+that PostgreSQL instead of building and installing it, e.g. while others test against
+the same installation; BENCHMARKS.md then says so.
+KEEP_BENCH_DIR=1 keeps /tmp/stash-bench.* (results, pgbench output, server log)."""
+import datetime
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pgcluster
+from benchmarks import cli, enter, isolation, migrate, pool, provision, tokens
+from benchmarks.harness import ROOT, SECTIONS, Bench, secs
+
+RUNNERS = {"enter": enter.run, "isolation": isolation.run, "migrate": migrate.run,
+           "provision": provision.run, "tokens": tokens.run, "pool": pool.run, "cli": cli.run}
+
+
+def pg_config_for(major):
+    """The pg_config of MAJOR: make setup's, or BENCH_PG_CONFIG (which must be that major)."""
+    cfg = os.environ.get("BENCH_PG_CONFIG")
+    if not cfg:
+        return pgcluster.pg_config_for(major)
+    try:
+        version = pgcluster.pg_config(cfg, "--version")
+    except (OSError, subprocess.CalledProcessError):
+        version = ""
+    if not version.startswith(f"PostgreSQL {major}."):
+        raise pgcluster.PgNotFound(f"BENCH_PG_CONFIG={cfg} is not PostgreSQL {major}")
+    # cargo pgrx install --pg-config builds against the pg_config of ~/.pgrx/config.toml
+    # unless PGRX_PG_CONFIG_PATH says otherwise
+    os.environ["PGRX_PG_CONFIG_PATH"] = cfg
+    os.environ["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", "bench-" + re.sub(r"[^A-Za-z0-9]", "_", cfg))
+    return cfg
+
+
+def utc(path):
+    return datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def extension(b, cfg):
+    """Builds and installs the extension, or (STASH_NO_INSTALL=1) takes the installed one;
+    returns what BENCHMARKS.md says about it."""
+    if os.environ.get("STASH_NO_INSTALL", "0") == "1":
+        so = os.path.join(pgcluster.pg_config(cfg, "--pkglibdir"), "stash_tenancy.so")
+        if not os.path.isfile(so):
+            sys.exit(f"STASH_NO_INSTALL=1, but {so} is not installed")
+        print(f"   STASH_NO_INSTALL=1: the installed {so} ({utc(so)}), not rebuilt")
+        size = subprocess.run(["du", "-h", so], capture_output=True, text=True).stdout.split("\t")[0]
+        return f"not rebuilt: the installed library (`STASH_NO_INSTALL=1`; {size}, {utc(so)})"
+    with open(b.path("install.log"), "w") as log:
+        if subprocess.run(["bash", "scripts/install.sh", "install", cfg] + ([b.profile] if b.profile else []),
+                          stdout=log, stderr=subprocess.STDOUT).returncode:
+            print(open(b.path("install.log")).read(), end="")
+            raise SystemExit(1)
+    return f"built with `{b.profile or '--debug'}`"
+
+
+def settings(cfg):
+    """The bench cluster's settings.  pg_stat_statements (where the build has it) profiles
+    the server side of the context switch and of a fleet migration: loaded throughout, but
+    tracking nothing during the measured runs (track = none), so the hooks cost the same few
+    instructions in every variant."""
+    s = {"shared_buffers": "512MB", "max_connections": 60, "fsync": "off", "synchronous_commit": "off"}
+    if os.path.exists(os.path.join(pgcluster.pg_config(cfg, "--pkglibdir"), "pg_stat_statements.so")):
+        s.update({"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "none"})
+    return s
+
+
+def fleet(b):
+    b.step(f"creating {b.fleet} tenants (1-table template), one transaction each")
+    with open(b.path("fleet.sql"), "w") as f:
+        f.writelines(f"SELECT 1 FROM stash.tenant_create('t{i}');\n" for i in range(1, b.fleet + 1))
+    t0 = time.monotonic()
+    b.psql("-f", b.path("fleet.sql"), what="fleet creation")
+    b.note("fleet.create_s", secs(t0))
+    b.note("fleet.size", b.fleet)
+    b.psql("-c", "VACUUM ANALYZE")
+
+
+def report(b, pgv):
+    """bench/cli.md (the cli section, in a full run) and BENCHMARKS.md (a full run of every
+    section), by scripts/bench_report.py; with BENCH_ONLY, only shown."""
+    env = dict(os.environ, PG_VERSION=b.psql("-c", "SHOW server_version"), BENCH_ONLY=" ".join(b.only),
+               BENCH_PGV=pgv, BENCH_DUR=str(b.dur), BENCH_CLIENTS=str(b.clients), BENCH_N_MID=str(b.n_mid))
+
+    def render(out, *args):
+        with open(b.path(out), "w") as f:
+            if subprocess.run([sys.executable, "scripts/bench_report.py", *args, b.res], stdout=f, env=env).returncode:
+                b.fail(f"bench_report.py {' '.join(args)}".rstrip())
+        return open(b.path(out)).read()
+
+    if b.want("cli"):
+        text = render("cli.md", "--cli")
+        if b.mode == "full" and not b.failed:
+            shutil.copy(b.path("cli.md"), "bench/cli.md")
+            print("== wrote bench/cli.md")
+        elif b.only:
+            print(text, end="")
+    text = render("BENCHMARKS.md")
+    if b.only:
+        print(f"== the rows of: {' '.join(b.only)} (BENCHMARKS.md left as it is)")
+        print(text, end="")
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)  # in order with the output of psql & co
+    os.chdir(ROOT)  # bench/*.sql, scripts/, a relative BENCH_PG_CONFIG: from the repository
+    mode = sys.argv[1] if len(sys.argv) > 1 else "full"
+    if mode not in ("full", "smoke"):
+        sys.exit("usage: scripts/bench.py [full|smoke]")
+    only = os.environ.get("BENCH_ONLY", "").split()
+    for s in only:
+        if s not in SECTIONS:
+            print(f"BENCH_ONLY: unknown section '{s}' (sections: {' '.join(SECTIONS)})", file=sys.stderr)
+            sys.exit(2)
+    pgv = pgcluster.single_pg_version()
+    try:
+        cfg = pg_config_for(pgv)
+    except pgcluster.PgNotFound as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)
+    bindir = pgcluster.pg_config(cfg, "--bindir")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    with pgcluster.temp_dir("stash-bench.", keep=bool(os.environ.get("KEEP_BENCH_DIR"))) as dir:
+        b = Bench(mode, only, dir, pgcluster.psql_path(), bindir)
+        if not (b.want("enter") or b.want("isolation") or b.want("migrate") or b.want("cli")):
+            b.fleet = b.n_mid
+        print(f"== stash_tenancy benchmarks ({mode}) on PostgreSQL {pgv}" + (f", only: {' '.join(only)}" if only else ""))
+        built = extension(b, cfg)
+        cluster_settings = settings(cfg)
+        b.pgss = "shared_preload_libraries" in cluster_settings
+        # stopped, not removed: KEEP_BENCH_DIR keeps its server log
+        pg = pgcluster.Cluster(bindir, b.path("pg"), settings=cluster_settings)
+        try:
+            pg.start()
+            os.environ.update(pg.env())
+            b.psql("-c", "CREATE DATABASE bench", "-c", "CREATE DATABASE prov", db="postgres")
+            b.psql("-c", "CREATE EXTENSION stash_tenancy", "-f", "bench/setup.sql", fatal=True)
+            if b.pgss:
+                b.psql("-c", "CREATE EXTENSION pg_stat_statements", fatal=True)
+            fleet(b)
+            for section in SECTIONS:
+                if b.want(section):
+                    RUNNERS[section](b)
+            if b.want("enter") and b.pgss:
+                enter.goal(b)
+            b.note("settings.max_locks_per_transaction", b.psql("-c", "SHOW max_locks_per_transaction"))
+            b.note("settings.debug_assertions", b.psql("-c", "SHOW debug_assertions"))
+            b.note("settings.extension", built)
+            report(b, pgv)
+        finally:
+            pg.stop()
+        if b.failed:
+            print(f"== bench ({mode}): FAILED")
+            sys.exit(1)
+        if mode == "full" and not only:
+            shutil.copy(b.path("BENCHMARKS.md"), "BENCHMARKS.md")
+            print("== wrote BENCHMARKS.md")
+    print(f"== bench ({mode}): every step ran")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except pgcluster.ClusterError as e:
+        sys.exit(str(e))
