@@ -8,6 +8,10 @@
 //! * `state` — per-backend caches and settings;
 //! * `catalog` — the extension's own tables and the privileged executor that reads them;
 //! * `pg` — PostgreSQL internals called directly (the FFI); `slug`, `errors` — shared by all.
+// Every unsafe block and impl must say why it is sound (issue #25): a `// SAFETY:` comment.
+#![deny(clippy::undocumented_unsafe_blocks)]
+// Unsafe calls inside an `unsafe fn` need their own block, so they get that comment too.
+#![deny(unsafe_op_in_unsafe_fn)]
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -19,6 +23,7 @@ mod errors;
 mod migrate;
 mod pg;
 mod pool;
+mod retired;
 mod slug;
 mod state;
 mod tenant;

@@ -12,8 +12,10 @@
 //! The registry lookup is cached per backend (cache.rs).
 use crate::access::isolation::{self, Entrant};
 use crate::catalog::invalidation;
-use crate::catalog::registry::Key;
+use crate::catalog::registry::{Key, Status};
 use crate::errors;
+use crate::errors::OrRaise;
+use crate::pg::backend;
 use crate::pg::guc;
 use crate::pg::objects;
 use crate::slug::Slug;
@@ -21,10 +23,9 @@ use crate::state::cache;
 use crate::state::settings;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
-use std::ffi::CStr;
 
 fn require_transaction_block(function: &str) {
-    if unsafe { !pg_sys::IsTransactionBlock() } {
+    if !backend::in_transaction_block() {
         errors::raise(
             Code::ERRCODE_NO_ACTIVE_SQL_TRANSACTION,
             format!("{function} can only be used in a transaction block"),
@@ -90,7 +91,7 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     // tenants' entries, and this tenant's working set is built afresh.
     crate::state::memory::enforce_limit();
     let tenant = lookup_and_lock(&key);
-    if tenant.suspended {
+    if tenant.status == Status::Suspended {
         errors::tenant_suspended(tenant.slug());
     }
     crate::state::memory::note_entered(&tenant.entered_in);
@@ -108,11 +109,8 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
         isolation::switch_to(role, tenant.slug());
     }
     if !settings::in_tenant() {
-        // Borrowed straight from the GUC: setting another GUC does not free it.
-        let outer = unsafe { pg_sys::GetConfigOption(c"search_path".as_ptr(), false, false) };
-        guc::set_local_cstr(settings::OUTER_SEARCH_PATH_NAME, unsafe {
-            CStr::from_ptr(outer)
-        });
+        let outer = guc::value(c"search_path").or_raise("search_path is always a setting");
+        guc::set_local_cstr(settings::OUTER_SEARCH_PATH_NAME, &outer);
     }
     tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
     guc::set_local_cstr(settings::TENANT_NAME, tenant.slug_cstr());

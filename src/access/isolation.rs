@@ -28,8 +28,9 @@
 //! * session advisory locks taken are released at commit.
 use crate::catalog::executor;
 use crate::errors;
-use crate::pg::guc;
+use crate::errors::OrRaise;
 use crate::pg::objects;
+use crate::pg::user;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::cell::Cell;
@@ -72,12 +73,21 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'app_role_add_wrapper';
 fn app_role_add(role: Option<pg_sys::Oid>) {
     let role =
         role.unwrap_or_else(|| errors::null_argument("role", "a role such as 'app'::regrole"));
-    let (name, superuser, bypassrls) = Spi::get_three_with_args::<String, bool, bool>(
+    // No row (a regrole cast from an oid that names no role) reads as no name: 42704 below.
+    let (name, superuser, bypassrls) = match Spi::get_three_with_args::<String, bool, bool>(
         "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_catalog.pg_roles WHERE oid = $1",
         &[role.into()],
-    )
-    .unwrap_or_else(|e| panic!("look up role {}: {e}", role.to_u32()));
-    let name = name.expect("regrole names an existing role");
+    ) {
+        Err(pgrx::spi::SpiError::InvalidPosition) => (None, None, None),
+        found => found.or_raise("look up the role"),
+    };
+    let name = name.unwrap_or_else(|| {
+        errors::raise(
+            Code::ERRCODE_UNDEFINED_OBJECT,
+            format!("role with OID {} does not exist", role.to_u32()),
+            "Pass an existing role, e.g. 'app'::regrole.",
+        )
+    });
     if superuser == Some(true) || bypassrls == Some(true) {
         errors::raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -135,14 +145,13 @@ pub(crate) fn entrant() -> Entrant {
         let token_only = crate::state::cache::app_role(s.outer_user) == Some(true);
         return Entrant::Application { token_only };
     }
-    let me = unsafe { pg_sys::GetUserId() };
+    let me = user::current();
     if let Some(token_only) = crate::state::cache::app_role(me) {
         return Entrant::Application { token_only };
     }
-    if unsafe {
-        pg_sys::superuser()
-            || pg_sys::has_privs_of_role(me, crate::catalog::invalidation::registry_owner())
-    } {
+    if user::is_superuser()
+        || user::has_privs_of_role(me, crate::catalog::invalidation::registry_owner())
+    {
         return Entrant::Administrator;
     }
     let name = objects::name_of(me);
@@ -169,8 +178,7 @@ thread_local! {
 /// Makes `tenant_role` the current user for the rest of the transaction.  A second tenant
 /// in the same transaction is refused (42501); the same tenant again is a no-op.
 pub(crate) fn switch_to(tenant_role: pg_sys::Oid, slug: &str) {
-    let (mut user, mut context) = (pg_sys::InvalidOid, 0i32);
-    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    let (outer_user, context) = user::identity();
     if SWITCHED.get().is_none() && context != 0 {
         // Inside a SECURITY DEFINER function (or a security-restricted operation) the
         // identity to restore at COMMIT is not the session's, and the function's exit
@@ -189,32 +197,36 @@ pub(crate) fn switch_to(tenant_role: pg_sys::Oid, slug: &str) {
         ),
         Some(s) => s,
         None => Switched {
-            outer_user: user,
+            outer_user,
             outer_context: context,
             tenant_role,
         },
     };
     SWITCHED.set(Some(state));
     let flag = pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32;
-    unsafe { pg_sys::SetUserIdAndSecContext(tenant_role, state.outer_context | flag) };
+    user::set_identity(tenant_role, state.outer_context | flag);
 }
 
 /// tenant_exit for an application role: back to the caller's own identity (which has no
 /// tenant privileges).  The transaction still may not enter another tenant.
 pub(crate) fn switch_back() {
     if let Some(s) = SWITCHED.get() {
-        unsafe { pg_sys::SetUserIdAndSecContext(s.outer_user, s.outer_context) };
+        user::set_identity(s.outer_user, s.outer_context);
     }
 }
 
 /// Whether the current user is the tenant role this transaction switched to.
 pub(crate) fn is_switched_to(tenant_role: pg_sys::Oid) -> bool {
-    SWITCHED.get().is_some() && unsafe { pg_sys::GetUserId() } == tenant_role
+    SWITCHED.get().is_some() && user::current() == tenant_role
 }
 
 pub(crate) fn init() {
-    // SAFETY: _PG_init runs once per backend, single-threaded, before any statement; the
-    // previous hooks are kept and called, as every PostgreSQL hook chain expects.
+    // SAFETY: _PG_init runs once per process, on its only thread, before any statement,
+    // so nothing reads the hook globals meanwhile.  The previous hooks are saved before
+    // ours are installed, and ours call them, as every PostgreSQL hook chain expects.  The
+    // callbacks have exactly the XactCallback, ProcessUtility_hook_type and
+    // object_access_hook_type signatures (checked against pgrx's bindings), and the
+    // library is never unloaded, so the function pointers stay valid.
     unsafe {
         pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
         PREVIOUS_UTILITY_HOOK = pg_sys::ProcessUtility_hook;
@@ -224,6 +236,12 @@ pub(crate) fn init() {
     }
 }
 
+/// Ends what a tenant switch started, at the end of every transaction that made one.
+///
+/// # Safety
+/// Called only by PostgreSQL's CallXactCallbacks (registered in [`init`] with this
+/// XactCallback signature), on the backend's thread, as a transaction commits, prepares
+/// or aborts; `_arg` is the NULL it was registered with.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_xact_event(
     event: pg_sys::XactEvent::Type,
@@ -236,12 +254,15 @@ unsafe extern "C-unwind" fn on_xact_event(
             refuse_session_settings();
             // Session-level advisory locks taken inside the tenant would stay with the
             // connection, which a pooler hands to the next client.
+            // SAFETY: USER_LOCKMETHOD is the valid lock method id of advisory locks;
+            // LockReleaseSession only releases this backend's own session-level locks of
+            // that method, in its own lock tables, while the transaction is still open.
             unsafe { pg_sys::LockReleaseSession(pg_sys::USER_LOCKMETHOD as u16) };
         }
         XACT_EVENT_COMMIT | XACT_EVENT_PREPARE => {
             // CommitTransaction does not undo a user-id change; the next transaction
             // must start as the caller, with no security context flags.
-            unsafe { pg_sys::SetUserIdAndSecContext(s.outer_user, s.outer_context) };
+            user::set_identity(s.outer_user, s.outer_context);
             SWITCHED.set(None);
         }
         XACT_EVENT_ABORT => SWITCHED.set(None), // AbortTransaction restored the caller
@@ -251,6 +272,9 @@ unsafe extern "C-unwind" fn on_xact_event(
 
 static mut PREVIOUS_UTILITY_HOOK: pg_sys::ProcessUtility_hook_type = None;
 
+// SAFETY: the declaration is standard_ProcessUtility's in tcop/utility.h, identical in
+// PostgreSQL 15 to 18 and the one pgrx binds as pg_sys::standard_ProcessUtility (and as
+// ProcessUtility_hook_type); only pgrx's error boundary is left out, on purpose.
 unsafe extern "C-unwind" {
     // The same function as pg_sys::standard_ProcessUtility, declared without pgrx's error
     // boundary: see utility_hook.
@@ -272,6 +296,11 @@ unsafe extern "C-unwind" {
 /// CALL, DDL) must reach the client exactly as PostgreSQL raised it, CONTEXT, constraint
 /// and column names included, which re-raising through Rust would drop.  This frame owns
 /// nothing that needs dropping when such an error jumps over it.
+///
+/// # Safety
+/// Called only by PostgreSQL's ProcessUtility() as `ProcessUtility_hook` (installed in
+/// [`init`]), with its own arguments: `pstmt` is a valid PlannedStmt of a utility command
+/// (so its `utilityStmt` is a non-NULL node), inside a transaction.
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C-unwind" fn utility_hook(
     pstmt: *mut pg_sys::PlannedStmt,
@@ -283,6 +312,11 @@ unsafe extern "C-unwind" fn utility_hook(
     dest: *mut pg_sys::DestReceiver,
     qc: *mut pg_sys::QueryCompletion,
 ) {
+    // SAFETY: `pstmt` is the utility PlannedStmt ProcessUtility passed us, as
+    // refuse_what_outlives_the_tenant requires (it only reads it).  Every argument goes
+    // on unchanged to the hook installed before ours (saved in init, read here on the
+    // backend's only thread) or to standard_ProcessUtility, as ProcessUtility() itself
+    // would pass them.  Nothing in this frame needs dropping if an error longjmps over it.
     unsafe {
         if SWITCHED.get().is_some() {
             refuse_what_outlives_the_tenant(pstmt);
@@ -317,17 +351,28 @@ unsafe extern "C-unwind" fn utility_hook(
 /// are materialized at commit and FETCH never checks privileges again), LISTEN, and
 /// creating objects — a tenant role can create only temporary ones, and a temporary view,
 /// function or trigger left on a pooled connection would run as the next tenant's role.
+///
+/// # Safety
+/// `pstmt` is the valid PlannedStmt of a utility command that the utility hook received:
+/// its `utilityStmt` is a non-NULL parse node.
 #[pg_guard]
 unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::PlannedStmt) {
+    // SAFETY: `pstmt` is a valid PlannedStmt (this function's contract).
     let stmt = unsafe { (*pstmt).utilityStmt };
+    // SAFETY: a utility PlannedStmt's `utilityStmt` is a non-NULL node (this function's
+    // contract), and every node begins with its NodeTag.
     let refused = match unsafe { (*stmt).type_ } {
         pg_sys::NodeTag::T_DeclareCursorStmt => {
             let declare = stmt as *mut pg_sys::DeclareCursorStmt;
+            // SAFETY: the node's tag says it is a DeclareCursorStmt.
             (unsafe { (*declare).options } & pg_sys::CURSOR_OPT_HOLD as i32 != 0)
                 .then_some("DECLARE ... WITH HOLD")
         }
         pg_sys::NodeTag::T_ListenStmt => Some("LISTEN"),
-        pg_sys::NodeTag::T_VariableSetStmt => session_setting(stmt as *mut pg_sys::VariableSetStmt),
+        // SAFETY: the node's tag says it is a VariableSetStmt.
+        pg_sys::NodeTag::T_VariableSetStmt => unsafe {
+            session_setting(stmt as *mut pg_sys::VariableSetStmt)
+        },
         pg_sys::NodeTag::T_AlterRoleStmt | pg_sys::NodeTag::T_AlterRoleSetStmt => {
             Some("ALTER ROLE")
         }
@@ -339,11 +384,13 @@ unsafe extern "C-unwind" fn refuse_what_outlives_the_tenant(pstmt: *mut pg_sys::
         pg_sys::NodeTag::T_ReassignOwnedStmt => Some("REASSIGN OWNED"),
         pg_sys::NodeTag::T_GrantStmt => {
             let grant = stmt as *mut pg_sys::GrantStmt;
+            // SAFETY: the node's tag says it is a GrantStmt.
             (unsafe { (*grant).objtype } == pg_sys::ObjectType::OBJECT_LARGEOBJECT)
                 .then_some("GRANT or REVOKE on a large object")
         }
         pg_sys::NodeTag::T_AlterOwnerStmt => {
             let alter = stmt as *mut pg_sys::AlterOwnerStmt;
+            // SAFETY: the node's tag says it is an AlterOwnerStmt.
             (unsafe { (*alter).objectType } == pg_sys::ObjectType::OBJECT_LARGEOBJECT)
                 .then_some("ALTER LARGE OBJECT")
         }
@@ -393,9 +440,12 @@ const SET_HINT: &str =
 
 /// Which session-level SET a statement is, if it is one.  SET LOCAL ends with the
 /// transaction; SET TRANSACTION (… SNAPSHOT) changes only this transaction.
-fn session_setting(set: *mut pg_sys::VariableSetStmt) -> Option<&'static str> {
-    // SAFETY: `set` is the utility statement of the PlannedStmt being executed, a
-    // VariableSetStmt by its node tag; its name is NULL or a NUL-terminated string.
+///
+/// # Safety
+/// `set` points to a valid VariableSetStmt (the utility statement being executed).
+unsafe fn session_setting(set: *mut pg_sys::VariableSetStmt) -> Option<&'static str> {
+    // SAFETY: `set` is a valid VariableSetStmt (this function's contract); its name is
+    // NULL or a NUL-terminated string owned by the statement, which outlives this call.
     let (kind, local, name) = unsafe {
         let name = (*set).name;
         let name = (!name.is_null()).then(|| std::ffi::CStr::from_ptr(name));
@@ -427,7 +477,7 @@ const TRANSACTION_SCOPED: [&[u8]; 3] = [
 /// `set_config(name, value, false)` is a function call no hook sees; what it leaves is a
 /// GUC stack entry in the SET state, which commit would make the session's value.
 #[pg_guard]
-unsafe extern "C-unwind" fn refuse_session_settings() {
+extern "C-unwind" fn refuse_session_settings() {
     changed_settings(|guc| {
         // SAFETY: `guc` comes from PostgreSQL's own table of settings, valid for the
         // backend's life; its stack is a linked list PostgreSQL maintains, NULL-terminated.
@@ -483,7 +533,7 @@ fn changed_settings(mut f: impl FnMut(*mut pg_sys::config_generic)) {
             PgLogLevel::ERROR as i32,
         );
         if !marker.is_null() && (*marker).stack.is_null() {
-            guc::set_local_cstr(crate::state::settings::COMMIT_MARKER_NAME, c"commit");
+            crate::pg::guc::set_local_cstr(crate::state::settings::COMMIT_MARKER_NAME, c"commit");
             if !(*marker).stack.is_null() {
                 let offset = std::mem::offset_of!(pg_sys::config_generic, stack_link);
                 let mut node = (*marker).stack_link.next;
@@ -509,6 +559,10 @@ static mut PREVIOUS_OBJECT_ACCESS_HOOK: pg_sys::object_access_hook_type = None;
 /// whichever statement created it — including those the utility hook never sees
 /// (`EXPLAIN ANALYZE CREATE TABLE … AS`, `lo_create()`, `lo_from_bytea()`).  Not a
 /// #[pg_guard] function, for the reason utility_hook gives; the refusal is guarded.
+///
+/// # Safety
+/// Called only by PostgreSQL's object access hook invocations as `object_access_hook`
+/// (installed in [`init`]), with their own arguments, on the backend's thread.
 unsafe extern "C-unwind" fn object_access_hook(
     access: pg_sys::ObjectAccessType::Type,
     class_id: pg_sys::Oid,
@@ -516,12 +570,14 @@ unsafe extern "C-unwind" fn object_access_hook(
     sub_id: std::ffi::c_int,
     arg: *mut std::ffi::c_void,
 ) {
-    // SAFETY: called by PostgreSQL with its own arguments, passed on unchanged; the
-    // previous hook was saved in init() before ours was installed.
+    if access == pg_sys::ObjectAccessType::OAT_POST_CREATE && SWITCHED.get().is_some() {
+        refuse_creation(class_id);
+    }
+    // SAFETY: PREVIOUS_OBJECT_ACCESS_HOOK was saved in init() before ours was installed,
+    // and is only read after, on the backend's only thread; it gets PostgreSQL's own
+    // arguments unchanged (`arg` is whatever this access type carries), as
+    // RunObjectPostCreateHook and its siblings would pass them.
     unsafe {
-        if access == pg_sys::ObjectAccessType::OAT_POST_CREATE && SWITCHED.get().is_some() {
-            refuse_creation(class_id);
-        }
         if let Some(hook) = PREVIOUS_OBJECT_ACCESS_HOOK {
             hook(access, class_id, object_id, sub_id, arg);
         }
@@ -532,7 +588,7 @@ unsafe extern "C-unwind" fn object_access_hook(
 const LARGE_OBJECT_RELATION_ID: u32 = 2613;
 
 #[pg_guard]
-unsafe extern "C-unwind" fn refuse_creation(class_id: pg_sys::Oid) {
+extern "C-unwind" fn refuse_creation(class_id: pg_sys::Oid) {
     let large_object = class_id.to_u32() == LARGE_OBJECT_RELATION_ID;
     let what = if large_object {
         "create a large object"

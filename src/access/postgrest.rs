@@ -19,6 +19,7 @@ use crate::access::context::{self, Door};
 use crate::access::isolation::Entrant;
 use crate::access::tokens;
 use crate::errors;
+use crate::pg::guc;
 use crate::slug::SCHEMA_PREFIX;
 use crate::state::settings;
 use pgrx::prelude::*;
@@ -27,13 +28,8 @@ use std::ffi::CStr;
 
 /// A setting PostgREST wrote for this request, if any.
 fn setting(name: &CStr) -> Option<String> {
-    let raw = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
-    (!raw.is_null())
-        .then(|| {
-            unsafe { CStr::from_ptr(raw) }
-                .to_string_lossy()
-                .into_owned()
-        })
+    guc::value(name)
+        .map(|value| value.to_string_lossy().into_owned())
         .filter(|s| !s.is_empty())
 }
 
@@ -78,7 +74,7 @@ fn bearer_token() -> String {
 fn postgrest_pre_request() {
     // PostgREST's search_path, read before entering replaces it: its first schema is the
     // request's profile.
-    let profile = settings::split_identifiers(&setting(c"search_path").unwrap_or_default())
+    let profile = guc::split_identifiers(&setting(c"search_path").unwrap_or_default())
         .and_then(|names| names.into_iter().next());
     let entrant = context::admit("stash.postgrest_pre_request()", Door::Token);
     let key = if entrant == (Entrant::Application { token_only: true }) {

@@ -17,6 +17,7 @@
 use crate::catalog::executor;
 use crate::catalog::registry::Key;
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::pg::objects;
 use crate::slug::{role_name, Slug};
 use pgrx::prelude::*;
@@ -42,12 +43,24 @@ pub(crate) struct SqlName(String);
 
 pgrx::pgrx_sql_entity_graph::impl_sql_translatable!(SqlName, "name");
 
+// SAFETY: BoxRet's contract is that box_into returns a Datum valid for the SQL type the
+// function is declared to return: SqlName declares `name` (impl_sql_translatable above),
+// a by-reference type of exactly NAMEDATALEN bytes, and box_into returns a pointer to such
+// a NameData.
 unsafe impl pgrx::callconv::BoxRet for SqlName {
+    /// # Safety
+    /// pgrx calls this once, with the fcinfo of the function returning it, and returns
+    /// the Datum to PostgreSQL (BoxRet's contract).
     unsafe fn box_into<'fcx>(
         self,
         fcinfo: &mut pgrx::callconv::FcInfo<'fcx>,
     ) -> pgrx::datum::Datum<'fcx> {
-        let text = std::ffi::CString::new(self.0).expect("role names have no NUL");
+        let text = std::ffi::CString::new(self.0).or_raise("role names have no NUL");
+        // SAFETY: pgrx calls box_into in the function call's memory context, so the
+        // palloc0'd NAMEDATALEN bytes live as long as the caller needs the result;
+        // namestrcpy copies the NUL-terminated `text` into them, truncated to
+        // NAMEDATALEN - 1 bytes and NUL-padded.  A non-NULL pointer to a complete NameData
+        // is a valid by-reference `name` Datum, as return_raw_datum requires.
         unsafe {
             let name = pg_sys::palloc0(pg_sys::NAMEDATALEN as usize) as *mut pg_sys::NameData;
             pg_sys::namestrcpy(name, text.as_ptr());
@@ -57,7 +70,7 @@ unsafe impl pgrx::callconv::BoxRet for SqlName {
 }
 
 fn run_as_owner(sql: &str) {
-    executor::as_owner(|| Spi::run(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    executor::as_owner(|| Spi::run(sql)).or_raise(sql);
 }
 
 /// The name of the role that owns schema `schema`, None if there is no such schema.
@@ -66,7 +79,7 @@ pub(crate) fn schema_owner_name(schema: &str) -> Option<String> {
         "SELECT pg_catalog.pg_get_userbyid(nspowner)::text FROM pg_catalog.pg_namespace WHERE nspname = $1::name",
         &[schema.to_string().into()],
     )
-    .unwrap_or_else(|e| panic!("look up the owner of {schema}: {e}"))
+    .or_raise_with(|| format!("look up the owner of {schema}"))
 }
 
 fn role_exists(name: &str) -> bool {
@@ -108,7 +121,7 @@ pub(crate) fn group_role() -> String {
                     executor::update("SELECT role_name::text FROM stash.group_role", &[], |t| {
                         t.first().get_one::<String>()
                     })
-                    .expect("the row that won the conflict is committed")
+                    .or_raise("the row that won the conflict is committed")
                 }
             }
         }
@@ -119,20 +132,11 @@ pub(crate) fn group_role() -> String {
             quote_identifier(&name),
             pgrx::spi::quote_literal(format!(
                 "stash_tenancy: every tenant of database {} is a member",
-                current_database()
+                objects::database_name()
             ))
         ));
     }
     name
-}
-
-fn current_database() -> String {
-    unsafe {
-        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
-        std::ffi::CStr::from_ptr(name)
-            .to_string_lossy()
-            .into_owned()
-    }
 }
 
 /// Creates the tenant's role if it is missing, makes it a member of the group role, and
@@ -155,15 +159,15 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
             "CREATE ROLE {r} NOLOGIN; COMMENT ON ROLE {r} IS {}",
             pgrx::spi::quote_literal(format!(
                 "stash_tenancy: tenant {slug} of database {}",
-                current_database()
+                objects::database_name()
             ))
         ));
         // Under Citus the coordinator connects to the workers as this role: it logs in,
         // with a password only pg_dist_authinfo holds (src/citus.rs).
         crate::citus::give_login(&role);
     }
-    let owner = schema_owner_name(schema)
-        .unwrap_or_else(|| panic!("schema {schema} of tenant {slug} does not exist"));
+    let owner =
+        schema_owner_name(schema).unwrap_or_else(|| errors::tenant_schema_missing(slug, schema));
     let o = quote_identifier(&owner);
     // GRANT of a membership that exists raises a NOTICE: ask first
     let member = Spi::get_one_with_args::<bool>(
@@ -206,7 +210,7 @@ fn require_safe_role(role: &str) {
            FROM pg_catalog.pg_roles r WHERE r.rolname = $1::name",
         &[role.to_string().into(), login_ok.into()],
     )
-    .unwrap_or_else(|e| panic!("check role {role}: {e}"));
+    .or_raise_with(|| format!("check role {role}"));
     if let Some(reason) = unsafe_reason {
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -241,7 +245,7 @@ pub(crate) fn rename(old_slug: &str, new_slug: &str, id: pgrx::Uuid) {
         "ALTER ROLE {o} RENAME TO {n}; COMMENT ON ROLE {n} IS {}",
         pgrx::spi::quote_literal(format!(
             "stash_tenancy: tenant {new_slug} of database {}",
-            current_database()
+            objects::database_name()
         ))
     ));
     // Under Citus: a rename clears an md5 password, so the role gets a new one, kept in
@@ -288,9 +292,9 @@ fn tenant_roles_repair() -> TableIterator<
         |t| {
             t.map(|r| {
                 Ok((
-                    r.get::<pgrx::Uuid>(1)?.expect("id"),
-                    r.get::<String>(2)?.expect("slug"),
-                    r.get::<String>(3)?.expect("schema"),
+                    r.get::<pgrx::Uuid>(1)?.or_raise("id"),
+                    r.get::<String>(2)?.or_raise("slug"),
+                    r.get::<String>(3)?.or_raise("schema"),
                 ))
             })
             .collect::<Result<Vec<_>, _>>()
@@ -307,14 +311,14 @@ fn tenant_roles_repair() -> TableIterator<
             .unwrap_or(None)
             .unwrap_or(false);
             if !exists {
-                errors::raise(
-                    Code::ERRCODE_INVALID_SCHEMA_NAME,
-                    format!("schema \"{schema}\" of tenant \"{slug}\" does not exist"),
-                    "Restore the tenant schemas with the registry (pg_dump of the whole database), then repair.",
-                );
+                errors::tenant_schema_missing(&slug, &schema);
             }
             let created = provide(&slug, id, &schema);
-            (Some(slug.clone()), Some(role_name(&slug, id)), Some(created))
+            (
+                Some(slug.clone()),
+                Some(role_name(&slug, id)),
+                Some(created),
+            )
         })
         .collect();
     TableIterator::new(rows)

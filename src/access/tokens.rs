@@ -15,6 +15,7 @@ use crate::catalog::executor;
 use crate::catalog::invalidation;
 use crate::catalog::registry::Key;
 use crate::errors;
+use crate::pg::backend;
 use crate::pg::objects;
 use crate::pg::snapshot;
 use crate::slug::Slug;
@@ -140,8 +141,7 @@ fn ring() -> Rc<Ring> {
             Some(RingKey { kid, alg, key })
         })
         .collect();
-    let cacheable = unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32
-        && invalidation::generation() == generation;
+    let cacheable = backend::snapshot_per_statement() && invalidation::generation() == generation;
     let ring = Rc::new(Ring {
         keys,
         generation: cacheable.then_some(generation),

@@ -8,7 +8,10 @@
 //! one statement, the way SECURITY DEFINER would, while the DDL on tenant schemas runs
 //! as the tenant schema's owner (see migrate/engine.rs).
 use crate::catalog::invalidation;
+use crate::errors::OrRaise;
 use crate::pg::guc;
+use crate::pg::snapshot;
+use crate::pg::user;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
@@ -24,14 +27,13 @@ pub(crate) fn as_role<R>(role: pg_sys::Oid, extra: u32, f: impl FnOnce() -> R) -
     struct Restore(pg_sys::Oid, i32);
     impl Drop for Restore {
         fn drop(&mut self) {
-            unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) };
+            user::set_identity(self.0, self.1);
         }
     }
-    let (mut uid, mut ctx) = (pg_sys::InvalidOid, 0i32);
-    unsafe { pg_sys::GetUserIdAndSecContext(&mut uid, &mut ctx) };
+    let (uid, ctx) = user::identity();
     let _restore = Restore(uid, ctx);
     let extra = (pg_sys::SECURITY_LOCAL_USERID_CHANGE | extra) as i32;
-    unsafe { pg_sys::SetUserIdAndSecContext(role, ctx | extra) };
+    user::set_identity(role, ctx | extra);
     f()
 }
 
@@ -94,7 +96,7 @@ pub(crate) fn select<R>(
             f(client.select(&*plan, None, args)?)
         })
     })
-    .unwrap_or_else(|e| panic!("registry query failed: {e}"))
+    .or_raise("registry query failed")
 }
 
 /// Like [`select`], for statements that write.
@@ -109,7 +111,7 @@ pub(crate) fn update<R>(
             f(client.update(&*plan, None, args)?)
         })
     })
-    .unwrap_or_else(|e| panic!("registry update failed: {e}"))
+    .or_raise("registry update failed")
 }
 
 /// Runs `sql` (one text column, one row; `$1` is a uuid or NULL) as the owner of
@@ -118,39 +120,6 @@ pub(crate) fn update<R>(
 /// which the migration engine must be able to compare against the present.  Rare (only
 /// REPEATABLE READ and SERIALIZABLE callers), so it prepares a one-off plan.
 pub(crate) fn text_at_latest_snapshot(sql: &str, arg: Option<pgrx::Uuid>) -> Option<String> {
-    let sql = std::ffi::CString::new(sql).expect("SQL has no NUL");
-    as_owner(|| {
-        Spi::connect(|_client| unsafe {
-            let mut types = [pg_sys::UUIDOID];
-            let plan = pg_sys::SPI_prepare(sql.as_ptr(), 1, types.as_mut_ptr());
-            assert!(!plan.is_null(), "SPI_prepare failed");
-            let mut values = [arg.into_datum().unwrap_or(pg_sys::Datum::from(0))];
-            let mut nulls = [if arg.is_some() { b' ' } else { b'n' } as std::ffi::c_char];
-            let rc = pg_sys::SPI_execute_snapshot(
-                plan,
-                values.as_mut_ptr(),
-                nulls.as_mut_ptr(),
-                pg_sys::GetLatestSnapshot(),
-                std::ptr::null_mut(),
-                true,
-                false,
-                1,
-            );
-            assert_eq!(rc, pg_sys::SPI_OK_SELECT as i32, "SPI_execute_snapshot");
-            let table = pg_sys::SPI_tuptable;
-            let text = if pg_sys::SPI_processed == 0 {
-                None
-            } else {
-                let value = pg_sys::SPI_getvalue(*(*table).vals, (*table).tupdesc, 1);
-                (!value.is_null()).then(|| {
-                    std::ffi::CStr::from_ptr(value)
-                        .to_string_lossy()
-                        .into_owned()
-                })
-            };
-            pg_sys::SPI_freeplan(plan);
-            Ok::<_, pgrx::spi::SpiError>(text)
-        })
-    })
-    .expect("read at the latest snapshot")
+    let sql = std::ffi::CString::new(sql).or_raise("SQL has no NUL");
+    as_owner(|| snapshot::text_at_latest_snapshot(&sql, arg))
 }

@@ -7,6 +7,7 @@
 //!
 //! The owner and relid of `stash.tenants` are kept here too: the privileged executor asks
 //! for the owner on every statement, and the relcache callback needs the relid.
+use crate::errors::OrRaise;
 use pgrx::prelude::*;
 use std::cell::Cell;
 
@@ -22,6 +23,11 @@ thread_local! {
 }
 
 pub(crate) fn init() {
+    // SAFETY: _PG_init, which runs once per process on its only thread.  Both callbacks
+    // have exactly the RelcacheCallbackFunction / SyscacheCallbackFunction signatures,
+    // are #[pg_guard]ed and only bump a thread-local; the library is never unloaded, so
+    // the registrations stay valid for the process (running out of callback slots is a
+    // FATAL, not UB).
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(
             Some(on_relcache_invalidation),
@@ -35,11 +41,17 @@ pub(crate) fn init() {
     };
 }
 
+/// # Safety
+/// Called only by PostgreSQL's syscache invalidation for pg_authid (registered in
+/// [`init`]), on the backend's thread; it touches nothing but a thread-local.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_role_invalidation(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
     GENERATION.set(GENERATION.get() + 1);
 }
 
+/// # Safety
+/// Called only by PostgreSQL's relcache invalidation (registered in [`init`]), on the
+/// backend's thread; it only compares the oid and touches thread-locals.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     // InvalidOid means "everything" (e.g. after an invalidation queue overflow).  Unknown
@@ -58,6 +70,9 @@ fn tenants_invalidate<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, pgrx::PgTriggerError> {
     registry_owner(); // records the registry's relid
     if let Some(relid) = REGISTRY_RELID.get() {
+        // SAFETY: a trigger runs inside the writing transaction, where this queues a
+        // transactional invalidation; `relid` is a plain oid (an unknown one raises
+        // "cache lookup failed" through pgrx's error boundary, nothing worse).
         unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
     }
     Ok(None)
@@ -106,12 +121,12 @@ fn read_identity() -> (pg_sys::Oid, pg_sys::Oid) {
             .first();
         Ok::<_, pgrx::spi::SpiError>((
             row.get::<pg_sys::Oid>(1)?
-                .expect("stash.tenants has an owner"),
+                .or_raise("stash.tenants has an owner"),
             row.get::<pg_sys::Oid>(2)?
-                .expect("stash.tenants has an oid"),
+                .or_raise("stash.tenants has an oid"),
         ))
     })
-    .expect("look up the owner of stash.tenants")
+    .or_raise("look up the owner of stash.tenants")
 }
 
 /// PostgreSQL's invalidate-everything (`InvalidateSystemCaches`), for memory.rs's release
@@ -124,6 +139,9 @@ pub(crate) fn reset_catalog_caches() {
     /// on_role_invalidation, once each.
     const OWN_BUMPS: u64 = 2;
     let before = GENERATION.get();
+    // SAFETY: called by tenant_enter inside a transaction (entries of open relations are
+    // rebuilt in place, so it may read catalogs), before it holds any relcache or catcache
+    // pointer of its own: what is released is only what nobody references.
     unsafe { pg_sys::InvalidateSystemCaches() };
     if GENERATION.get() == before + OWN_BUMPS {
         GENERATION.set(before);
@@ -138,5 +156,8 @@ pub(crate) fn generation() -> u64 {
 /// Applies every invalidation other sessions have committed: after this, the caches
 /// answer what the latest committed registry says.
 pub(crate) fn accept_invalidations() {
+    // SAFETY: no arguments; called inside a transaction at the start of tenant_enter,
+    // holding no cache entry pointers that the invalidations could free — as PostgreSQL
+    // does itself whenever it takes a lock.
     unsafe { pg_sys::AcceptInvalidationMessages() };
 }

@@ -2,6 +2,7 @@
 //! read one ([`find`], and [`lock`] for a state change).  Reads and writes go through the
 //! privileged executor (executor.rs).
 use crate::catalog::executor;
+use crate::errors::OrRaise;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiHeapTupleData, SpiResult, SpiTupleTable};
@@ -55,7 +56,7 @@ pub(crate) struct Tenant {
     pub id: pgrx::Uuid,
     pub slug: String,
     pub schema: String,
-    pub suspended: bool,
+    pub status: Status,
     /// The schema's oid as of the read (None if the schema is missing): read with the row,
     /// so that tenant_enter never looks a schema up by name (a catalog-cache miss for
     /// every tenant a fresh connection meets).
@@ -91,10 +92,14 @@ const FROM: &str = "stash.tenants t LEFT JOIN pg_catalog.pg_namespace n \
 
 fn tenant(row: &SpiHeapTupleData) -> SpiResult<Tenant> {
     Ok(Tenant {
-        id: row.get(1)?.expect("id is NOT NULL"),
-        slug: row.get(2)?.expect("slug is NOT NULL"),
-        schema: row.get(3)?.expect("schema_name is NOT NULL"),
-        suspended: row.get(4)?.expect("status is NOT NULL"),
+        id: row.get(1)?.or_raise("id is NOT NULL"),
+        slug: row.get(2)?.or_raise("slug is NOT NULL"),
+        schema: row.get(3)?.or_raise("schema_name is NOT NULL"),
+        status: if row.get::<bool>(4)?.or_raise("status is NOT NULL") {
+            Status::Suspended
+        } else {
+            Status::Active
+        },
         schema_oid: row.get(5)?,
     })
 }

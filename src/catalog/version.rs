@@ -9,6 +9,8 @@
 //! point that touches the extension's tables first calls [`check`], which refuses with
 //! 55000 and says which command fixes it.
 use crate::errors;
+use crate::errors::OrRaise;
+use crate::pg::backend;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::cell::Cell;
@@ -40,7 +42,7 @@ pub(crate) fn check() {
     // Inside CREATE EXTENSION / ALTER EXTENSION UPDATE the scripts that build the schema
     // may call our functions (e.g. to give existing tenants their roles): the schema is
     // on its way to this library's version.
-    if unsafe { pg_sys::creating_extension } {
+    if backend::creating_extension() {
         return;
     }
     let installed = Spi::connect(|client| {
@@ -54,7 +56,7 @@ pub(crate) fn check() {
             .first()
             .get_one::<String>()
     })
-    .unwrap_or_else(|e| panic!("read pg_extension: {e}"));
+    .or_raise("read pg_extension");
     match installed {
         Some(v) if v == LIBRARY => MATCHED.set(true),
         Some(v) => skew(&v),

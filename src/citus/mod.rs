@@ -21,14 +21,17 @@
 //! catalog lookup, on paths that create or migrate tenants, never on `tenant_enter`.
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
+use crate::pg::backend;
 use crate::pg::guc;
 use crate::pg::objects;
+use crate::pg::parser;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
 /// Whether Citus is installed in this database.
 pub(crate) fn active() -> bool {
-    unsafe { pg_sys::get_extension_oid(c"citus".as_ptr(), true) != pg_sys::InvalidOid }
+    objects::extension_exists(c"citus")
 }
 
 pub(crate) fn require_active(what: &str) {
@@ -162,14 +165,10 @@ pub(crate) fn statements(sql: &str) -> Vec<String> {
             "Remove the NUL byte from the migration.",
         )
     });
-    let parsed =
-        unsafe { pg_sys::raw_parser(text.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
-    let list = unsafe { pgrx::PgList::<pg_sys::RawStmt>::from_pg(parsed) };
     let bytes = sql.as_bytes();
-    list.iter_ptr()
-        .map(|stmt| {
-            let (start, len) =
-                unsafe { ((*stmt).stmt_location as usize, (*stmt).stmt_len as usize) };
+    parser::statement_spans(&text)
+        .into_iter()
+        .map(|(start, len)| {
             let end = if len == 0 {
                 bytes.len()
             } else {
@@ -190,7 +189,7 @@ pub(crate) fn give_login(role: &str) {
         return;
     }
     let mut bytes = [0u8; 32];
-    if !unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) } {
+    if !backend::strong_random(&mut bytes) {
         errors::raise(
             Code::ERRCODE_INTERNAL_ERROR,
             "could not generate a random password for a tenant role".into(),
@@ -205,7 +204,7 @@ pub(crate) fn give_login(role: &str) {
             pgrx::spi::quote_literal(&password)
         ))
     })
-    .unwrap_or_else(|e| panic!("give tenant role {role} a login: {e}"));
+    .or_raise_with(|| format!("give tenant role {role} a login"));
     remember_login(role, &password);
 }
 
@@ -253,7 +252,7 @@ pub(crate) fn forget_login(role: &str) {
             &[role.to_string().into()],
         )
     })
-    .unwrap_or_else(|e| panic!("pg_dist_authinfo of tenant role {role}: {e}"));
+    .or_raise_with(|| format!("pg_dist_authinfo of tenant role {role}"));
 }
 
 pub(crate) fn node_of(schema: pg_sys::Oid) -> Option<String> {
@@ -284,7 +283,7 @@ pub(crate) fn one<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
             table.first().get::<T>(1)
         }
     })
-    .unwrap_or_else(|e| panic!("{e}"))
+    .or_raise("a Citus catalog statement")
 }
 
 fn tables(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<(String, String, bool)> {
@@ -300,7 +299,7 @@ fn tables(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<(String, String,
             })
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
-    .unwrap_or_else(|e| panic!("{e}"))
+    .or_raise("a Citus catalog statement")
 }
 
 pub(crate) fn names(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<String> {
@@ -310,9 +309,9 @@ pub(crate) fn names(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<String
             .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
-    .unwrap_or_else(|e| panic!("{e}"))
+    .or_raise("a Citus catalog statement")
 }
 
 pub(crate) fn run(sql: &str, args: &[pgrx::datum::DatumWithOid]) {
-    Spi::run_with_args(sql, args).unwrap_or_else(|e| panic!("{e}"))
+    Spi::run_with_args(sql, args).or_raise("a Citus catalog statement")
 }

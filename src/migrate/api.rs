@@ -8,6 +8,7 @@ use super::engine::{self, Report, Target};
 use crate::catalog::executor;
 use crate::catalog::registry::{self, Key};
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::pg::guc;
 use crate::slug::Slug;
 use crate::state::settings;
@@ -58,7 +59,7 @@ fn tenant_migrate(
             vec![tenant.id]
         }
         None => executor::select("SELECT id FROM stash.tenants ORDER BY slug", &[], |t| {
-            t.map(|r| Ok(r.get::<pgrx::Uuid>(1)?.expect("id")))
+            t.map(|r| Ok(r.get::<pgrx::Uuid>(1)?.or_raise("id")))
                 .collect()
         }),
     };

@@ -31,15 +31,18 @@ use crate::catalog::events::{self, Action};
 use crate::catalog::executor;
 use crate::catalog::migrations::Scope;
 use crate::errors;
+use crate::errors::OrRaise;
+use crate::pg::backend;
 use crate::pg::guc;
 use crate::pg::objects;
 use crate::pg::subxact::{self, Failure, OnSuccess};
+use crate::pg::timeout;
+use crate::pg::user;
 use crate::state::settings;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use serde_json::json;
-use std::ffi::c_int;
 use std::time::Instant;
 
 /// How a target's migration ended; `as_str` is the `status` column of the reports.
@@ -143,7 +146,7 @@ fn schema_owner(schema: &str, what: &str) -> pg_sys::Oid {
             .first()
             .get_one::<pg_sys::Oid>()
     })
-    .unwrap_or_else(|e| panic!("look up the owner of schema {schema}: {e}"));
+    .or_raise_with(|| format!("look up the owner of schema {schema}"));
     owner.unwrap_or_else(|| {
         errors::raise(
             Code::ERRCODE_INVALID_SCHEMA_NAME,
@@ -157,8 +160,8 @@ fn schema_owner(schema: &str, what: &str) -> pg_sys::Oid {
 /// 42501 unless the current user has the privileges of the role the steps run as:
 /// running a migration means acting as the schema's owner.
 fn require_owner_privileges(target: &Target) {
-    let me = unsafe { pg_sys::GetUserId() };
-    if unsafe { pg_sys::has_privs_of_role(me, target.owner) } {
+    let me = user::current();
+    if user::has_privs_of_role(me, target.owner) {
         return;
     }
     let (me, owner) = (objects::name_of(me), objects::name_of(target.owner));
@@ -275,7 +278,7 @@ fn ledger_fingerprint_sql(target: &Target) -> String {
 /// exists", and a false migration_failed).  The caller holds the target's lock, so the
 /// latest snapshot is the truth.  READ COMMITTED needs nothing: each statement sees it.
 pub(crate) fn require_fresh_snapshot(target: &Target) -> Result<(), String> {
-    if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
+    if backend::snapshot_per_statement() {
         return Ok(());
     }
     let sql = ledger_fingerprint_sql(target);
@@ -407,11 +410,11 @@ fn run_sql(target: &Target, sql: &str, limits: &Limits) {
                 .map(|(slug, id)| crate::slug::role_name(slug, id));
             crate::citus::settle(&target.schema, role.as_deref());
             for statement in crate::citus::statements(sql) {
-                Spi::run(&statement).unwrap_or_else(|e| panic!("{e}"));
+                Spi::run(&statement).or_raise("migration SQL");
                 crate::citus::settle(&target.schema, role.as_deref());
             }
         } else {
-            Spi::run(sql).unwrap_or_else(|e| panic!("{e}"));
+            Spi::run(sql).or_raise("migration SQL");
         }
         settings.close();
     })
@@ -480,7 +483,7 @@ fn record_failure(target: &Target, version: i64, failure: &Failure) {
         &[
             target.tenant_id.into(),
             version.into(),
-            failure.sqlstate.clone().into(),
+            failure.sqlstate.as_str().to_string().into(),
             failure.message.clone().into(),
             failure.detail.clone().into(),
             failure.hint.clone().into(),
@@ -492,7 +495,7 @@ fn record_failure(target: &Target, version: i64, failure: &Failure) {
         target.slug(),
         Action::MigrationFailed,
         json!({ "scope": target.scope.as_str(), "target": target.label, "version": version,
-                "sqlstate": failure.sqlstate, "message": failure.message,
+                "sqlstate": failure.sqlstate.as_str(), "message": failure.message,
                 "detail": failure.detail, "hint": failure.hint }),
     );
 }
@@ -554,7 +557,7 @@ pub(crate) fn migrate(target: &Target, to: Option<i64>, limits: &Limits) -> Repo
                 step.name,
                 failure.describe()
             ));
-            report.sqlstate = Some(failure.sqlstate);
+            report.sqlstate = Some(failure.sqlstate.to_string());
             break;
         }
         report.applied += 1;
@@ -658,17 +661,7 @@ pub(crate) fn replay(schema: &str, steps: &[(i64, String)], why: &str) {
 
 // ---- a statement timeout per step ----------------------------------------------------------
 
-// utils/timeout.h, not in pgrx's bindings.  STATEMENT_TIMEOUT is the fourth TimeoutId in
-// PostgreSQL 15 through 18 (build.rs-free check: tests/sql/migrate_all_controls.sql
-// times a migration out on every version).
-const STATEMENT_TIMEOUT: c_int = 3;
-type TimestampTz = i64;
-unsafe extern "C-unwind" {
-    fn enable_timeout_at(id: c_int, fin_time: TimestampTz);
-    fn disable_timeout(id: c_int, keep_indicator: bool);
-    fn get_timeout_active(id: c_int) -> bool;
-    fn get_timeout_finish_time(id: c_int) -> TimestampTz;
-}
+type TimestampTz = pg_sys::TimestampTz;
 
 thread_local! {
     /// The deadline of the step that is running, if it set one.
@@ -687,24 +680,19 @@ struct Deadline {
 
 impl Deadline {
     fn arm(ms: i64) -> Deadline {
-        unsafe {
-            let finish = pg_sys::GetCurrentTimestamp() + ms * 1000;
-            let outer = get_timeout_active(STATEMENT_TIMEOUT)
-                .then(|| get_timeout_finish_time(STATEMENT_TIMEOUT));
-            let armed = outer.is_none_or(|o| finish < o);
-            if armed {
-                enable_timeout_at(STATEMENT_TIMEOUT, finish);
-                DEADLINE.set(Some(finish));
-            }
-            Deadline { outer, armed }
+        let finish = timeout::now() + ms * 1000;
+        let outer = timeout::statement_timeout_finish();
+        let armed = outer.is_none_or(|o| finish < o);
+        if armed {
+            timeout::arm_statement_timeout(finish);
+            DEADLINE.set(Some(finish));
         }
+        Deadline { outer, armed }
     }
 
     /// Whether the step's own deadline has passed: the cancel that ended it was ours.
     fn fired() -> bool {
-        DEADLINE
-            .get()
-            .is_some_and(|d| unsafe { pg_sys::GetCurrentTimestamp() } >= d)
+        DEADLINE.get().is_some_and(|d| timeout::now() >= d)
     }
 
     fn clear_fired() {
@@ -717,11 +705,9 @@ impl Drop for Deadline {
         if !self.armed {
             return;
         }
-        unsafe {
-            match self.outer {
-                Some(outer) => enable_timeout_at(STATEMENT_TIMEOUT, outer),
-                None => disable_timeout(STATEMENT_TIMEOUT, false),
-            }
+        match self.outer {
+            Some(outer) => timeout::arm_statement_timeout(outer),
+            None => timeout::disarm_statement_timeout(),
         }
         // `fired` is read after the subtransaction caught the error, i.e. after this
         // drop: keep DEADLINE until the next step clears it.

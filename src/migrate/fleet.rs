@@ -12,6 +12,8 @@ use super::api::validate_target;
 use super::engine::{self, Limits, Outcome, Target};
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
+use crate::pg::backend;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -58,7 +60,7 @@ fn require_procedure_privilege() {
 #[pg_extern(volatile, parallel_unsafe, name = "_migrate_all_pending")]
 #[search_path(pg_catalog, pg_temp)]
 fn migrate_all_pending(target_version: Option<i64>) -> i64 {
-    if unsafe { pg_sys::IsTransactionBlock() } {
+    if backend::in_transaction_block() {
         errors::raise(
             Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
             "CALL stash.migrate_all() cannot run inside a transaction block".into(),
@@ -129,9 +131,9 @@ fn migrate_all_claim(
                 }
                 let t = t.first();
                 Ok(Some((
-                    t.get::<pgrx::Uuid>(1)?.expect("id"),
-                    t.get::<String>(2)?.expect("slug"),
-                    t.get::<String>(3)?.expect("schema"),
+                    t.get::<pgrx::Uuid>(1)?.or_raise("id"),
+                    t.get::<String>(2)?.or_raise("slug"),
+                    t.get::<String>(3)?.or_raise("schema"),
                 )))
             },
         );
@@ -264,10 +266,3 @@ COMMENT ON FUNCTION stash._migrate_all_next(bigint, text, text[], bigint, bigint
     name = "migrate_all",
     requires = ["migrations", migrate_all_pending, migrate_all_claim]
 );
-
-/// Retired symbol: 0.1.0's `stash.migrate_all_next(bigint, text)`, now
-/// `stash._migrate_all_next(…)`.  Only an install script of 0.1.0 names it.
-#[pg_extern(sql = false)]
-fn migrate_all_next() {
-    crate::catalog::version::retired("stash.migrate_all_next(bigint, text)")
-}

@@ -34,7 +34,10 @@ thread_local! {
 }
 
 pub(crate) fn init() {
-    // SAFETY: _PG_init, once per backend; the callback only compares numbers.
+    // SAFETY: _PG_init, which runs once per process on its only thread.  The callback
+    // has exactly the SyscacheCallbackFunction signature, is #[pg_guard]ed and only
+    // compares numbers and clears a thread-local; the library is never unloaded, so the
+    // registration stays valid (running out of callback slots is a FATAL, not UB).
     unsafe {
         pg_sys::CacheRegisterSyscacheCallback(
             pg_sys::SysCacheIdentifier::NAMESPACEOID as _,
@@ -44,6 +47,9 @@ pub(crate) fn init() {
     }
 }
 
+/// # Safety
+/// Called only by PostgreSQL's syscache invalidation for pg_namespace (registered in
+/// [`init`]), on the backend's thread; it touches nothing but a thread-local.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_namespace_invalidation(_arg: pg_sys::Datum, _cache: i32, hash: u32) {
     // 0: every row (e.g. after an invalidation-queue overflow)

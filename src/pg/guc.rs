@@ -1,11 +1,13 @@
-//! Setting GUCs from Rust the way SET LOCAL and PostgreSQL's own nest levels do.
+//! Setting GUCs from Rust the way SET LOCAL and PostgreSQL's own nest levels do, reading
+//! one, and splitting a list-valued one the way PostgreSQL parses search_path.
+use crate::errors::OrRaise;
 use pgrx::pg_sys;
 use std::ffi::{CStr, CString};
 
 /// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context
 /// GUCs; reverts at the end of the (sub)transaction like any SET LOCAL.
 pub(crate) fn set_local(name: &CStr, value: &str) {
-    let value = CString::new(value).expect("GUC values never contain NUL");
+    let value = CString::new(value).or_raise("GUC values never contain NUL");
     set_local_cstr(name, &value);
 }
 
@@ -14,6 +16,10 @@ pub(crate) fn set_local_cstr(name: &CStr, value: &CStr) {
 }
 
 fn set(name: &CStr, value: &CStr, action: pg_sys::GucAction::Type) {
+    // SAFETY: `name` and `value` are NUL-terminated (CStrs) and live for the call;
+    // set_config_option copies the value before it keeps it.  With elevel 0 a refused
+    // value is raised as an ERROR, through pgrx's error boundary; callers run inside a
+    // transaction, which SET LOCAL and GUC_ACTION_SAVE belong to.
     unsafe {
         pg_sys::set_config_option(
             name.as_ptr(),
@@ -25,6 +31,51 @@ fn set(name: &CStr, value: &CStr, action: pg_sys::GucAction::Type) {
             0,
             false,
         );
+    }
+}
+
+/// The current value of setting `name`, as SHOW prints it; None if there is no such
+/// setting (or it is a string setting with no value).  A copy: the text PostgreSQL hands
+/// out is freed or overwritten when that setting (or, for a number, any other) is read or
+/// set again.
+pub(crate) fn value(name: &CStr) -> Option<CString> {
+    // SAFETY: `name` is NUL-terminated (a CStr).  With missing_ok, GetConfigOption returns
+    // NULL for an unknown setting instead of raising (restrict_privileged false: no
+    // visibility check).  A non-NULL result is a NUL-terminated string, valid until the
+    // next read or set, and is copied before this returns.
+    unsafe {
+        let raw = pg_sys::GetConfigOption(name.as_ptr(), true, false);
+        (!raw.is_null()).then(|| CStr::from_ptr(raw).to_owned())
+    }
+}
+
+/// A search_path-style list split into names by PostgreSQL's own SplitIdentifierString
+/// (quoted names keep commas, case and spaces; unquoted ones are downcased); None if
+/// it does not parse.
+pub(crate) fn split_identifiers(list: &str) -> Option<Vec<String>> {
+    let raw = CString::new(list).ok()?;
+    // SAFETY: SplitIdentifierString writes into its input and returns names pointing into
+    // it, so it gets a palloc'd copy of the NUL-terminated `raw`, which lives in the
+    // current memory context until the names are copied out below.  `names` is then NIL
+    // or a List of `length` cells, each a NUL-terminated name inside that copy.
+    unsafe {
+        // SplitIdentifierString writes into its input: give it a palloc'd copy
+        let copy = pg_sys::pstrdup(raw.as_ptr());
+        let mut names: *mut pg_sys::List = std::ptr::null_mut();
+        if !pg_sys::SplitIdentifierString(copy, b',' as std::ffi::c_char, &mut names) {
+            return None;
+        }
+        let count = if names.is_null() { 0 } else { (*names).length };
+        Some(
+            (0..count as usize)
+                .map(|i| {
+                    let cell = (*names).elements.add(i);
+                    CStr::from_ptr((*cell).ptr_value as *const std::ffi::c_char)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect(),
+        )
     }
 }
 
@@ -40,16 +91,23 @@ pub(crate) struct NestLevel {
 impl NestLevel {
     pub(crate) fn open() -> NestLevel {
         NestLevel {
+            // SAFETY: NewGUCNestLevel only increments and returns guc.c's nest level
+            // counter, on the backend's only thread.
             level: unsafe { pg_sys::NewGUCNestLevel() },
         }
     }
 
     pub(crate) fn set(&self, name: &CStr, value: &str) {
-        let value = CString::new(value).expect("GUC values never contain NUL");
+        let value = CString::new(value).or_raise("GUC values never contain NUL");
         set(name, &value, pg_sys::GucAction::GUC_ACTION_SAVE);
     }
 
     pub(crate) fn close(self) {
+        // SAFETY: `self.level` is what NewGUCNestLevel returned in `open`, and `close`
+        // consumes `self`, so each level is closed once.  AtEOXact_GUC(false, level) pops
+        // the GUC stack entries of that level and above, restoring their prior values,
+        // as PostgreSQL does after index builds; if an error skipped `close`, the
+        // (sub)transaction abort already unwound the level and this is never reached.
         unsafe { pg_sys::AtEOXact_GUC(false, self.level) };
     }
 }

@@ -1,6 +1,14 @@
 //! PostgreSQL internals the extension calls directly, below every concept: subtransactions,
-//! snapshots, catalog lookups by name.  What is unsafe here is said where it is.
+//! snapshots, catalog lookups by name, settings, the current user, the backend's own
+//! state, timers, the parser, catalog-cache memory.  This is where the crate's FFI lives:
+//! each function here is safe to call and says at its `unsafe` why that is sound; the
+//! modules above keep only the unsafe code of the hooks and callbacks they own.
+pub(crate) mod backend;
 pub(crate) mod guc;
+pub(crate) mod memory;
 pub(crate) mod objects;
+pub(crate) mod parser;
 pub(crate) mod snapshot;
 pub(crate) mod subxact;
+pub(crate) mod timeout;
+pub(crate) mod user;

@@ -1,23 +1,34 @@
-//! Catalog objects by name or oid — schemas and roles — and the schema lock, straight
-//! from PostgreSQL's lookup functions (no SPI: these run on every tenant_enter).
+//! Catalog objects by name or oid — schemas, roles, extensions, this database — and the
+//! schema lock, straight from PostgreSQL's lookup functions (no SPI: these run on every
+//! tenant_enter).  Every lookup reads the catalogs, which needs a transaction: every
+//! caller in this crate runs inside one (SQL functions, and hooks PostgreSQL calls while
+//! executing a statement).
+use crate::errors::OrRaise;
 use pgrx::pg_sys;
+use std::ffi::CStr;
 
 /// The oid of schema `name`, None if there is none.
 pub(crate) fn schema_oid(name: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(name).expect("names have no NUL");
+    let name = std::ffi::CString::new(name).or_raise("names have no NUL");
+    // SAFETY: `name` is a NUL-terminated CString that outlives the call, which only reads
+    // it; with missing_ok it returns InvalidOid instead of raising for an unknown name.
     let oid = unsafe { pg_sys::get_namespace_oid(name.as_ptr(), true) };
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
 /// The oid of the role named `name`, if there is one.
 pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(name).expect("role names have no NUL");
+    let name = std::ffi::CString::new(name).or_raise("role names have no NUL");
+    // SAFETY: `name` is a NUL-terminated CString that outlives the call, which only reads
+    // it; with missing_ok it returns InvalidOid instead of raising for an unknown name.
     let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
 /// The name of the role `oid` (its oid as text if it was dropped meanwhile).
 pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
+    // SAFETY: with noerr, GetUserNameFromId returns NULL for an unknown oid (checked) or a
+    // palloc'd NUL-terminated copy of the name, which stays valid while it is copied.
     unsafe {
         let name = pg_sys::GetUserNameFromId(oid, true);
         if name.is_null() {
@@ -30,6 +41,25 @@ pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
     }
 }
 
+/// Whether extension `name` is installed in this database.
+pub(crate) fn extension_exists(name: &CStr) -> bool {
+    // SAFETY: `name` is NUL-terminated (a CStr) and only read; with missing_ok,
+    // get_extension_oid returns InvalidOid for an extension that is not installed.
+    unsafe { pg_sys::get_extension_oid(name.as_ptr(), true) != pg_sys::InvalidOid }
+}
+
+/// The name of the database this backend is connected to.
+pub(crate) fn database_name() -> String {
+    // SAFETY: get_database_name returns a palloc'd NUL-terminated copy of the name, never
+    // NULL for MyDatabaseId: the database a backend is connected to cannot be dropped
+    // under it (DROP DATABASE refuses, or terminates the backend first) — PostgreSQL's own
+    // current_database() relies on the same.
+    unsafe {
+        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
+
 /// Locks a tenant's schema (the schema object, not its tables) until the transaction
 /// ends.  The tenant lock: tenant_enter and tenant_clone hold it in share mode; tenant_
 /// rename, reset, restore and drop take it exclusively, so they wait for the transactions
@@ -37,6 +67,9 @@ pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
 /// Share mode is allowed on a hot standby and writes nothing.  Once granted, pending
 /// invalidations are accepted: what we waited for is seen.
 pub(crate) fn lock_schema(oid: pg_sys::Oid, mode: u32) {
+    // SAFETY: every argument is a plain value (LockAcquire refuses a mode it does not
+    // know with an ERROR); LockDatabaseObject needs a transaction to own the lock, which
+    // callers run in, and raises through pgrx's error boundary (a deadlock, a cancel).
     unsafe {
         pg_sys::LockDatabaseObject(
             pg_sys::NamespaceRelationId,
@@ -52,5 +85,39 @@ pub(crate) fn lock_schema(oid: pg_sys::Oid, mode: u32) {
 pub(crate) fn lock_schema_exclusively(schema: &str) {
     if let Some(oid) = schema_oid(schema) {
         lock_schema(oid, pg_sys::AccessExclusiveLock);
+    }
+}
+
+/// `pg_class.relkind`, as PostgreSQL's RELKIND_* letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RelKind {
+    Table,
+    PartitionedTable,
+    View,
+    MaterializedView,
+    Sequence,
+    ForeignTable,
+    Index,
+    PartitionedIndex,
+    CompositeType,
+    Toast,
+}
+
+impl RelKind {
+    /// From `relkind::text`; None for a letter this PostgreSQL version does not have.
+    pub(crate) fn from_text(letter: &str) -> Option<RelKind> {
+        Some(match letter {
+            "r" => RelKind::Table,
+            "p" => RelKind::PartitionedTable,
+            "v" => RelKind::View,
+            "m" => RelKind::MaterializedView,
+            "S" => RelKind::Sequence,
+            "f" => RelKind::ForeignTable,
+            "i" => RelKind::Index,
+            "I" => RelKind::PartitionedIndex,
+            "c" => RelKind::CompositeType,
+            "t" => RelKind::Toast,
+            _ => return None,
+        })
     }
 }

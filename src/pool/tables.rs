@@ -12,6 +12,8 @@
 //! (docs/security.md).
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
+use crate::pg::objects::RelKind;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgSqlErrorCode as Code;
@@ -43,7 +45,7 @@ struct Column {
     qualified: String,
     type_is_uuid: bool,
     tenant_schema: bool,
-    relkind: String,
+    relkind: Option<RelKind>,
     rls: bool,
     force_rls: bool,
     default: Option<String>,
@@ -65,9 +67,12 @@ fn describe(tbl: pg_sys::Oid, column: &str) -> Column {
             Some(1),
             &[tbl.into(), column.to_string().into()],
         )?;
+        if t.is_empty() {
+            return Ok(None);
+        }
         let r = t.first();
-        Ok::<_, pgrx::spi::SpiError>((
-            r.get::<String>(1)?.expect("a regclass names a relation"),
+        Ok::<_, pgrx::spi::SpiError>(Some((
+            r.get::<String>(1)?.or_raise("a regclass names a relation"),
             r.get::<bool>(2)?,
             r.get::<bool>(3)?.unwrap_or(false),
             r.get::<String>(4)?.unwrap_or_default(),
@@ -75,9 +80,16 @@ fn describe(tbl: pg_sys::Oid, column: &str) -> Column {
             r.get::<bool>(6)?.unwrap_or(false),
             r.get::<String>(7)?,
             r.get::<bool>(8)?.unwrap_or(false),
-        ))
+        )))
     })
-    .unwrap_or_else(|e| panic!("describe table: {e}"));
+    .or_raise("describe table")
+    .unwrap_or_else(|| {
+        errors::raise(
+            Code::ERRCODE_UNDEFINED_TABLE,
+            format!("relation with OID {} does not exist", tbl.to_u32()),
+            "Pass an existing table, e.g. 'public.orders'::regclass.",
+        )
+    });
     let (qualified, is_uuid, tenant_schema, relkind, rls, force_rls, default, exists) = row;
     if !exists {
         errors::raise(
@@ -90,7 +102,7 @@ fn describe(tbl: pg_sys::Oid, column: &str) -> Column {
         qualified,
         type_is_uuid: is_uuid == Some(true),
         tenant_schema,
-        relkind,
+        relkind: RelKind::from_text(&relkind),
         rls,
         force_rls,
         default,
@@ -117,7 +129,15 @@ fn pool_table_add(tbl: Option<pg_sys::Oid>, tenant_column: Option<&std::ffi::CSt
         tbl.unwrap_or_else(|| errors::null_argument("tbl", "a table such as 'public.orders'"));
     // a `name` argument is a NUL-terminated array of NAMEDATALEN bytes: read as a C string
     let column = tenant_column
-        .map(|c| c.to_str().expect("names are UTF-8 in a UTF-8 database"))
+        .map(|c| {
+            c.to_str().unwrap_or_else(|_| {
+                errors::raise(
+                    Code::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                    "tenant_column is not valid UTF-8".into(),
+                    "stash_tenancy reads names as UTF-8: use a UTF-8 database, or an ASCII column name.",
+                )
+            })
+        })
         .unwrap_or_else(|| errors::null_argument("tenant_column", "the tenant id column's name"));
     let c = describe(tbl, column);
     if !c.type_is_uuid {
@@ -137,7 +157,7 @@ fn pool_table_add(tbl: Option<pg_sys::Oid>, tenant_column: Option<&std::ffi::CSt
             "Pool tables are shared tables; a tenant schema's tables are its own already.",
         );
     }
-    if c.relkind != "r" && c.relkind != "p" {
+    if !matches!(c.relkind, Some(RelKind::Table | RelKind::PartitionedTable)) {
         errors::raise(
             Code::ERRCODE_WRONG_OBJECT_TYPE,
             format!("{} is not a table", c.qualified),
@@ -194,7 +214,7 @@ fn pool_table_add(tbl: Option<pg_sys::Oid>, tenant_column: Option<&std::ffi::CSt
              ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT stash.current_tenant_id();"
         ))
     })
-    .unwrap_or_else(|e| panic!("pool_table_add: {e}"));
+    .or_raise("pool_table_add");
     warn_tenantless_keys(tbl, column, &c.qualified);
 }
 
@@ -233,7 +253,7 @@ fn warn_tenantless_keys(tbl: pg_sys::Oid, column: &str, qualified: &str) {
             })
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
-    .unwrap_or_else(|e| panic!("look up the keys of {qualified}: {e}"));
+    .or_raise_with(|| format!("look up the keys of {qualified}"));
     for (kind, key) in keys {
         let (message, detail, hint) = if kind == "fk" {
             (
@@ -248,14 +268,9 @@ fn warn_tenantless_keys(tbl: pg_sys::Oid, column: &str, qualified: &str) {
                 format!("Make the key per tenant: UNIQUE ({column}, id) (or PRIMARY KEY ({column}, id)) instead (see docs/security.md)."),
             )
         };
-        ErrorReport::new(Code::ERRCODE_WARNING, message, "stash_tenancy")
-            .set_detail(detail)
-            .set_hint(hint)
-            .report(PgLogLevel::WARNING);
+        errors::warn_detailed(message, detail.into(), &hint);
     }
 }
-
-use pgrx::pg_sys::panic::ErrorReport;
 
 /// Undoes exactly what pool_table_add did: its policies, the column default, and the
 /// row-level-security settings as they were before.
@@ -307,7 +322,7 @@ fn pool_table_remove(tbl: Option<pg_sys::Oid>) {
              ALTER TABLE {t} {rls} ROW LEVEL SECURITY, {force} ROW LEVEL SECURITY;"
         ))
     })
-    .unwrap_or_else(|e| panic!("pool_table_remove: {e}"));
+    .or_raise("pool_table_remove");
 }
 
 /// Deletes the tenant's rows from every pool table (tenant_drop): (table, rows deleted).
@@ -348,7 +363,7 @@ pub(crate) fn delete_rows(tenant_id: pgrx::Uuid) -> Vec<(String, i64)> {
                     &[tenant_id.into()],
                 )
             })
-            .unwrap_or_else(|e| panic!("delete the tenant's rows of {t}: {e}"))
+            .or_raise_with(|| format!("delete the tenant's rows of {t}"))
             .unwrap_or(0);
             (t, n)
         })

@@ -17,7 +17,9 @@
 //! the caches stale too: a tenant role dropped and recreated by tenant_roles_repair has a
 //! new oid.
 use crate::catalog::invalidation;
-use crate::catalog::registry::{self, Key, Tenant};
+use crate::catalog::registry::{self, Key, Status, Tenant};
+use crate::errors::OrRaise;
+use crate::pg::backend;
 use crate::pg::objects;
 use crate::pg::snapshot::with_latest_snapshot;
 use crate::state::settings;
@@ -74,7 +76,7 @@ pub(crate) struct Entry {
     id: pgrx::Uuid,
     /// The schema's oid as read with the registry row (tenant_enter locks it).
     schema_oid: Option<pg_sys::Oid>,
-    pub suspended: bool,
+    pub status: Status,
     /// The catalog-cache release epoch in which this backend last entered the tenant
     /// (memory.rs counts the tenants whose catalog entries are loaded afresh).
     pub(crate) entered_in: Cell<u64>,
@@ -104,7 +106,7 @@ impl Entry {
             id_text: inline(&tenant.id.to_string()),
             id: tenant.id,
             schema_oid: tenant.schema_oid,
-            suspended: tenant.suspended,
+            status: tenant.status,
             entered_in: Cell::new(0),
             role: std::cell::OnceCell::new(),
             path: RefCell::new(None),
@@ -113,15 +115,19 @@ impl Entry {
     }
 
     pub(crate) fn slug_cstr(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.slug).expect("NUL-terminated")
+        CStr::from_bytes_until_nul(&self.slug)
+            .ok()
+            .or_raise("a cached slug is NUL-terminated")
     }
 
     pub(crate) fn id_cstr(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.id_text).expect("NUL-terminated")
+        CStr::from_bytes_until_nul(&self.id_text)
+            .ok()
+            .or_raise("a cached id is NUL-terminated")
     }
 
     pub(crate) fn slug(&self) -> &str {
-        self.slug_cstr().to_str().expect("slugs are ASCII")
+        self.slug_cstr().to_str().ok().or_raise("slugs are ASCII")
     }
 
     /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).  A
@@ -150,10 +156,10 @@ impl Entry {
             let path = settings::search_path(&self.quoted_schema, &shared);
             *memo = Some((
                 generation,
-                CString::new(path).expect("GUC values never contain NUL"),
+                CString::new(path).or_raise("GUC values never contain NUL"),
             ));
         }
-        f(&memo.as_ref().expect("just built").1)
+        f(&memo.as_ref().or_raise("just built").1)
     }
 }
 
@@ -207,7 +213,7 @@ impl Tenants {
             entry.entered_in.set(epoch);
         }
         self.by_id.insert(*tenant.id.as_bytes(), entry.clone());
-        let slug = SlugKey::new(&tenant.slug).expect("the registry's CHECK bounds slugs");
+        let slug = SlugKey::new(&tenant.slug).or_raise("the registry's CHECK bounds slugs");
         self.by_slug.insert(slug, entry);
     }
 
@@ -292,7 +298,7 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
     }
     // Under REPEATABLE READ / SERIALIZABLE, SPI may read with the transaction's older
     // snapshot (once the transaction has written), so what it reads is not safe to keep.
-    let cacheable = unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32;
+    let cacheable = backend::snapshot_per_statement();
     if cacheable && fill {
         let all = with_latest_snapshot(|| registry::all(FILL_LIMIT));
         TENANTS.with(|c| {

@@ -12,11 +12,10 @@
 //! What is measured is the bytes *in use* in CacheMemoryContext and its children (each
 //! context's allocated space minus its free space, through the contexts' own `stats`
 //! method — what `pg_backend_memory_contexts` shows).  A release frees the entries but
-//! CacheMemoryContext keeps its blocks for the next ones (measured: 24.7 of 25.4 MB free
-//! right after a release), so the allocated size stays at its high-water mark; watching
-//! it, an earlier version saw "over the limit" after every release and let the mark creep
-//! up (129 MB, then 117 MB under a 64 MB limit at 10,000 tenants).  Watching what is in
-//! use, the high-water mark is the limit plus one tenant.
+//! CacheMemoryContext keeps its blocks for the next ones, so the allocated size stays at
+//! its high-water mark and would read "over the limit" after every release, letting the
+//! mark creep up (bench/findings.md, "why `stash.cache_limit` overshot").  Watching
+//! what is in use, the high-water mark is the limit plus one tenant.
 //!
 //! The check must cost nothing on the hot path: measuring is a walk over every context
 //! (milliseconds at thousands of tenants), so tenant_enter measures only now and then.
@@ -33,6 +32,9 @@
 //! tables, new statements) is caught by CacheMemoryContext's own allocated size, one
 //! field: when it grows by 1/[`BACKSTOP`] of the limit since the last walk, the next
 //! tenant_enter walks; and at the latest every [`MAX_INTERVAL`] calls.
+use crate::pg::memory::{
+    cache_context_exists, cache_context_own, cache_context_total, cache_context_used,
+};
 use crate::state::settings;
 use pgrx::prelude::*;
 use std::cell::Cell;
@@ -69,41 +71,6 @@ thread_local! {
     static MEASURED_FOR: Cell<i64> = const { Cell::new(-1) };
 }
 
-/// What the backend holds for its catalog caches: CacheMemoryContext and its children,
-/// allocated bytes (free space included).
-fn cache_context_total() -> i64 {
-    unsafe { pg_sys::MemoryContextMemAllocated(pg_sys::CacheMemoryContext, true) as i64 }
-}
-
-/// CacheMemoryContext's own allocated bytes, without its children: one field.
-fn cache_context_own() -> i64 {
-    unsafe { (*pg_sys::CacheMemoryContext).mem_allocated as i64 }
-}
-
-/// The bytes in use in CacheMemoryContext and its children.
-fn cache_context_used() -> i64 {
-    unsafe fn add(context: pg_sys::MemoryContext, totals: &mut pg_sys::MemoryContextCounters) {
-        unsafe {
-            if let Some(stats) = (*(*context).methods).stats {
-                stats(context, None, std::ptr::null_mut(), totals, false);
-            }
-            let mut child = (*context).firstchild;
-            while !child.is_null() {
-                add(child, totals);
-                child = (*child).nextchild;
-            }
-        }
-    }
-    let mut totals = pg_sys::MemoryContextCounters {
-        nblocks: 0,
-        freechunks: 0,
-        totalspace: 0,
-        freespace: 0,
-    };
-    unsafe { add(pg_sys::CacheMemoryContext, &mut totals) };
-    totals.totalspace as i64 - totals.freespace as i64
-}
-
 /// Called by tenant_enter once it has entered: counts the tenant if its catalog entries
 /// are not cached since the last release.  `seen_in` is the tenant's own marker (cache.rs).
 pub(crate) fn note_entered(seen_in: &Cell<u64>) {
@@ -118,7 +85,7 @@ pub(crate) fn note_entered(seen_in: &Cell<u64>) {
 /// hold in use is past `stash.cache_limit`.
 pub(crate) fn enforce_limit() {
     let limit = settings::cache_limit_bytes();
-    if limit <= 0 || unsafe { pg_sys::CacheMemoryContext.is_null() } {
+    if limit <= 0 || !cache_context_exists() {
         return;
     }
     CALLS.set(CALLS.get() + 1);

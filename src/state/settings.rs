@@ -9,6 +9,7 @@
 //! them into parallel workers.  They are
 //! PGC_SUSET so that an ordinary role cannot forge a context with `SET stash.tenant_id`;
 //! the extension sets them itself with superuser context after checking the registry.
+use crate::pg::guc;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use std::ffi::{CStr, CString};
@@ -34,7 +35,10 @@ pub(crate) const OUTER_SEARCH_PATH_NAME: &CStr = c"stash.outer_search_path";
 pub(crate) const COMMIT_MARKER_NAME: &CStr = c"stash.commit_marker";
 
 pub(crate) fn init() {
-    // SAFETY: the check hook is #[pg_guard]ed; no assign or show hook.
+    // SAFETY: define_string_guc_with_hooks requires hooks that cannot let a Rust panic
+    // cross into C: the check hook is #[pg_guard]ed (and has exactly the
+    // GucStringCheckHook signature); there is no assign or show hook.  SHARED_SCHEMAS is a
+    // static, alive as long as the registration, in _PG_init, which runs once.
     unsafe {
         GucRegistry::define_string_guc_with_hooks(
             c"stash.shared_schemas",
@@ -119,13 +123,22 @@ pub(crate) fn init() {
     );
     // Reserve the prefix: a typo such as `SET stash.shared_schema` is then an error
     // instead of a silently ignored placeholder.
+    // SAFETY: c"stash" is a NUL-terminated literal, valid for the whole process, which
+    // PostgreSQL only reads (and copies into its list of reserved prefixes); _PG_init, on
+    // the backend's only thread.
     unsafe { pg_sys::MarkGUCPrefixReserved(c"stash".as_ptr()) };
 }
 
 /// The current value of one of our string GUCs, borrowed: valid until that GUC is set
 /// again, so callers copy it (or finish with it) before setting the same GUC.
 fn current(setting: &GucSetting<Option<CString>>) -> Option<&'static CStr> {
+    // SAFETY: `as_ptr` points to the setting's `char *` variable, a static that PostgreSQL
+    // writes only from this (the backend's only) thread; read by value.
     let raw = unsafe { *setting.as_ptr() };
+    // SAFETY: a non-NULL value of a string GUC is a NUL-terminated string PostgreSQL
+    // allocated.  It stays valid only until that GUC is set again (guc.c frees the old
+    // value): the 'static here is a promise the callers keep by copying it or finishing
+    // with it first — the type does not enforce it.
     (!raw.is_null()).then(|| unsafe { CStr::from_ptr(raw) })
 }
 
@@ -166,7 +179,7 @@ pub(crate) fn outer_search_path() -> Option<String> {
 /// not name `pg_temp` (tenant_enter puts it last itself) or `pg_catalog` (searched first
 /// anyway; named later, it would let the schemas before it shadow built-in functions).
 fn shared_schemas_problem(list: &str) -> Option<String> {
-    let Some(names) = split_identifiers(list) else {
+    let Some(names) = guc::split_identifiers(list) else {
         return Some(format!("\"{list}\" is not a list of schema names."));
     };
     names
@@ -177,6 +190,10 @@ fn shared_schemas_problem(list: &str) -> Option<String> {
 
 /// The check hook of `stash.shared_schemas` (22023 with the reason in DETAIL), so a bad
 /// value is refused by SET, ALTER ROLE/DATABASE … SET and postgresql.conf alike.
+///
+/// # Safety
+/// Called only by guc.c as the check hook registered in [`init`], with its own
+/// arguments: `newval` points to the proposed value.
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn check_shared_schemas(
     newval: *mut *mut std::ffi::c_char,
@@ -195,8 +212,11 @@ unsafe extern "C-unwind" fn check_shared_schemas(
         return true;
     };
     let problem = CString::new(problem).unwrap_or_default();
-    // SAFETY: the documented way for a check hook to report (guc.h's GUC_check_errdetail
-    // and GUC_check_errhint); the strings are palloc'd copies PostgreSQL frees.
+    // SAFETY: the documented way for a check hook to report (guc.h's GUC_check_errcode,
+    // GUC_check_errdetail and GUC_check_errhint), on the backend's only thread: the two
+    // globals get palloc'd copies of NUL-terminated strings (`problem` is a CString, the
+    // hint a c"" literal), in the current memory context, which lasts until guc.c has
+    // reported them.
     unsafe {
         pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE as i32);
         pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(problem.as_ptr());
@@ -240,40 +260,14 @@ pub(crate) fn shared_schemas() -> String {
 }
 
 /// `stash.shared_schemas` as schema names, parsed like search_path is (see
-/// [`split_identifiers`]).  An unparsable list is 22023.
+/// [`guc::split_identifiers`]).  An unparsable list is 22023.
 pub(crate) fn shared_schema_names() -> Vec<String> {
     let list = shared_schemas();
-    split_identifiers(&list).unwrap_or_else(|| {
+    guc::split_identifiers(&list).unwrap_or_else(|| {
         crate::errors::raise(
             pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("stash.shared_schemas is not a valid list of schema names: {list}"),
             "Use a search_path-style list such as 'shared, public' or '\"My Schema\", public'.",
         )
     })
-}
-
-/// A search_path-style list split into names by PostgreSQL's own SplitIdentifierString
-/// (quoted names keep commas, case and spaces; unquoted ones are downcased); None if
-/// it does not parse.
-pub(crate) fn split_identifiers(list: &str) -> Option<Vec<String>> {
-    let raw = CString::new(list).ok()?;
-    unsafe {
-        // SplitIdentifierString writes into its input: give it a palloc'd copy
-        let copy = pg_sys::pstrdup(raw.as_ptr());
-        let mut names: *mut pg_sys::List = std::ptr::null_mut();
-        if !pg_sys::SplitIdentifierString(copy, b',' as std::ffi::c_char, &mut names) {
-            return None;
-        }
-        let count = if names.is_null() { 0 } else { (*names).length };
-        Some(
-            (0..count as usize)
-                .map(|i| {
-                    let cell = (*names).elements.add(i);
-                    CStr::from_ptr((*cell).ptr_value as *const std::ffi::c_char)
-                        .to_string_lossy()
-                        .into_owned()
-                })
-                .collect(),
-        )
-    }
 }

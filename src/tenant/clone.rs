@@ -16,12 +16,12 @@ use crate::catalog::events::{self, Action};
 use crate::catalog::executor;
 use crate::catalog::registry::{self, Key};
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::pg::guc;
 use crate::pg::objects;
 use crate::slug::Slug;
 use crate::tenant::lifecycle;
 use crate::tenant::verify;
-use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgSqlErrorCode as Code;
@@ -53,21 +53,20 @@ fn tenant_clone(
         objects::lock_schema(oid, pg_sys::AccessShareLock);
     }
     let (status, differences) = verify::verify_tenant(&src);
-    if status != "ok" {
-        ErrorReport::new(
+    if status != verify::Verdict::Ok {
+        errors::raise_detailed(
             Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
-                "cannot clone tenant \"{}\": its schema does not match its migrations ({status})",
+                "cannot clone tenant \"{}\": its schema does not match its migrations ({})",
+                source.as_str(),
+                status.as_str()
+            ),
+            differences.join("\n"),
+            &format!(
+                "SELECT * FROM stash.tenant_verify('{}') lists the differences; fix them with a migration, or clone another tenant.",
                 source.as_str()
             ),
-            "stash_tenancy",
-        )
-        .set_detail(differences.join("\n"))
-        .set_hint(format!(
-            "SELECT * FROM stash.tenant_verify('{}') lists the differences; fix them with a migration, or clone another tenant.",
-            source.as_str()
-        ))
-        .report(PgLogLevel::ERROR);
+        );
     }
     let (version, settings) = executor::select(
         "SELECT (SELECT max(version) FROM stash.ledger WHERE tenant_id = $1), t.settings
@@ -173,7 +172,7 @@ fn copy_rows(from: &str, to: &str) -> Vec<(String, i64)> {
         }
         Ok::<_, pgrx::spi::SpiError>(copied)
     })
-    .unwrap_or_else(|e| panic!("copy the rows of {from} into {to}: {e}"))
+    .or_raise_with(|| format!("copy the rows of {from} into {to}"))
 }
 
 extension_sql!(

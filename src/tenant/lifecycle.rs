@@ -11,6 +11,7 @@ use crate::catalog::events::{self, Action};
 use crate::catalog::executor;
 use crate::catalog::registry::{self, Key, Status, Tenant};
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::migrate;
 use crate::pg::objects;
 use crate::slug::Slug;
@@ -71,7 +72,7 @@ pub(crate) fn create(
     }
 
     // As the caller: the tenant's data belongs to whoever may create schemas here.
-    Spi::run(&format!("CREATE SCHEMA {}", schema.quoted())).expect("CREATE SCHEMA");
+    Spi::run(&format!("CREATE SCHEMA {}", schema.quoted())).or_raise("CREATE SCHEMA");
     // The tenant's role, with default privileges on the schema before any migration
     // creates an object in it.
     roles::provide(slug.as_str(), id, schema.as_str());
@@ -98,7 +99,7 @@ pub(crate) fn row(id: pgrx::Uuid) -> pgrx::composite_type!('static, "tenants") {
                 .get_one::<pgrx::composite_type!('static, "tenants")>()
         },
     )
-    .expect("the row just inserted is visible")
+    .or_raise("the row just inserted is visible")
 }
 
 pub(crate) fn lock_or_fail(slug: Option<&str>) -> Tenant {
@@ -109,14 +110,13 @@ pub(crate) fn lock_or_fail(slug: Option<&str>) -> Tenant {
 
 /// Moves the tenant to `suspended` or back to `active`, with its event; a tenant already
 /// in that state is left alone (no event), so both calls are idempotent.
-fn set_suspended(slug: Option<&str>, suspended: bool) {
+fn set_status(slug: Option<&str>, status: Status) {
     let tenant = lock_or_fail(slug);
-    let (status, action) = if suspended {
-        (Status::Suspended, Action::Suspended)
-    } else {
-        (Status::Active, Action::Resumed)
+    let action = match status {
+        Status::Suspended => Action::Suspended,
+        Status::Active => Action::Resumed,
     };
-    if tenant.suspended == suspended {
+    if tenant.status == status {
         notice!("tenant \"{}\" is already {}", tenant.slug, status.as_str());
         return;
     }
@@ -132,14 +132,14 @@ fn set_suspended(slug: Option<&str>, suspended: bool) {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn tenant_suspend(slug: Option<&str>) {
-    set_suspended(slug, true);
+    set_status(slug, Status::Suspended);
 }
 
 /// Makes a suspended tenant enterable again.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn tenant_resume(slug: Option<&str>) {
-    set_suspended(slug, false);
+    set_status(slug, Status::Active);
 }
 
 /// Drops the tenant's schema with everything in it and every row the extension keeps
@@ -201,13 +201,6 @@ pub(crate) fn touch(id: pgrx::Uuid) {
         &[id.into()],
         |_| Ok(()),
     );
-}
-
-/// Retired symbol: 0.1.0's `stash.tenant_drop(text)`, now `tenant_drop(text, boolean)`.
-/// Only an install script of 0.1.0 names it; see version.rs.
-#[pg_extern(sql = false)]
-fn tenant_drop() {
-    crate::catalog::version::retired("stash.tenant_drop(text)")
 }
 
 extension_sql!(

@@ -11,6 +11,7 @@ use crate::access::roles;
 use crate::catalog::events::{self, Action};
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::pg::objects;
 use crate::slug::Slug;
 use crate::tenant::lifecycle;
@@ -41,7 +42,7 @@ fn tenant_rename(slug: Option<&str>, new_slug: Option<&str>) {
         pgrx::spi::quote_identifier(&tenant.schema),
         new_schema.quoted()
     ))
-    .expect("ALTER SCHEMA ... RENAME");
+    .or_raise("ALTER SCHEMA ... RENAME");
     executor::update(
         "UPDATE stash.tenants SET slug = $2, schema_name = $3::name, updated_at = now() WHERE id = $1",
         &[

@@ -11,6 +11,7 @@ use crate::access::roles;
 use crate::catalog::events::{self, Action};
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::migrate;
 use crate::pg::objects;
 use crate::state::settings;
@@ -59,14 +60,9 @@ fn tenant_reset(slug: Option<&str>) {
             row.get::<String>(3)?,
         ))
     })
-    .unwrap_or_else(|e| panic!("read schema {}: {e}", tenant.schema));
-    let owner = owner.unwrap_or_else(|| {
-        errors::raise(
-            Code::ERRCODE_INVALID_SCHEMA_NAME,
-            format!("the schema of tenant \"{}\" does not exist", tenant.slug),
-            "Drop the tenant with stash.tenant_drop() and create it again.",
-        )
-    });
+    .or_raise_with(|| format!("read schema {}", tenant.schema));
+    let owner =
+        owner.unwrap_or_else(|| errors::tenant_schema_missing(&tenant.slug, &tenant.schema));
     super::schema::drop_schema(&tenant.schema);
     let mut sql = format!("CREATE SCHEMA {s} AUTHORIZATION {owner};");
     if let Some(comment) = comment {
@@ -78,7 +74,7 @@ fn tenant_reset(slug: Option<&str>) {
     if let Some(grants) = grants {
         sql.push_str(&grants);
     }
-    Spi::run(&sql).expect("recreate the tenant's schema");
+    Spi::run(&sql).or_raise("recreate the tenant's schema");
     executor::update(
         "DELETE FROM stash.ledger WHERE tenant_id = $1",
         &[tenant.id.into()],

@@ -16,11 +16,11 @@ use crate::access::roles;
 use crate::catalog::events::{self, Action};
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::migrate::engine;
 use crate::pg::objects;
 use crate::tenant::lifecycle;
 use crate::tenant::verify::{self, Migration};
-use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgSqlErrorCode as Code;
@@ -91,19 +91,19 @@ fn give_to(schema: &str, owner: &str) {
             .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
-    .unwrap_or_else(|e| panic!("list the objects of {schema}: {e}"));
+    .or_raise_with(|| format!("list the objects of {schema}"));
     let mut sql = format!("ALTER SCHEMA {s} OWNER TO {o};");
     for statement in statements {
         sql.push_str(&statement);
         sql.push(';');
     }
-    Spi::run(&sql).expect("give the restored schema to the tenant schema's owner");
+    Spi::run(&sql).or_raise("give the restored schema to the tenant schema's owner");
 }
 
 /// A name for the tenant's replaced schema that is not taken.
 fn old_schema_name(schema: &str) -> String {
     let stamp = Spi::get_one::<String>("SELECT to_char(clock_timestamp(), 'YYYYMMDD_HH24MISS')")
-        .expect("clock")
+        .or_raise("clock")
         .unwrap_or_default();
     let base: String = format!("{schema}_old_{stamp}").chars().take(60).collect();
     (0..)
@@ -119,10 +119,10 @@ fn old_schema_name(schema: &str) -> String {
                 "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1::name)",
                 &[candidate.clone().into()],
             )
-            .expect("look up a schema name")
+            .or_raise("look up a schema name")
             .unwrap_or(false)
         })
-        .expect("some name is free")
+        .or_raise("some name is free")
 }
 
 /// Adopts `from_schema` (restored from a backup) as tenant `slug`'s content: its version
@@ -149,19 +149,16 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     let catalog = verify::catalog();
     let owner = roles::schema_owner_name(&tenant.schema);
     let detected = detect_version(&from, owner.as_deref(), &catalog).unwrap_or_else(|(closest, differences)| {
-        ErrorReport::new(
+        errors::raise_detailed(
             Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
                 "schema \"{from}\" is not a tenant of this fleet at any migration version; the closest is version {closest}"
             ),
-            "stash_tenancy",
+            differences.join("\n"),
+            "Restore the tenant's schema from a backup of this database, with nothing added or changed after pg_restore.",
         )
-        .set_detail(differences.join("\n"))
-        .set_hint("Restore the tenant's schema from a backup of this database, with nothing added or changed after pg_restore.")
-        .report(PgLogLevel::ERROR);
-        unreachable!()
     });
-    let version = *detected.last().expect("at least one match");
+    let version = *detected.last().or_raise("at least one match");
     let applied: Vec<i64> = verify::applied(tenant.id)
         .into_iter()
         .map(|a| a.migration.version)
@@ -179,13 +176,8 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
     }
 
     // The schema becomes what the tenant's migrations would have made of it.
-    let owner = roles::schema_owner_name(&tenant.schema).unwrap_or_else(|| {
-        errors::raise(
-            Code::ERRCODE_INVALID_SCHEMA_NAME,
-            format!("the schema of tenant \"{}\" does not exist", tenant.slug),
-            "Drop the tenant with stash.tenant_drop() and create it again.",
-        )
-    });
+    let owner = roles::schema_owner_name(&tenant.schema)
+        .unwrap_or_else(|| errors::tenant_schema_missing(&tenant.slug, &tenant.schema));
     give_to(&from, &owner);
     let forward: Vec<(i64, String)> = catalog
         .iter()
@@ -212,7 +204,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
         o = quote_identifier(&old),
         f = quote_identifier(&from),
     ))
-    .expect("swap the schemas");
+    .or_raise("swap the schemas");
     roles::provide(&tenant.slug, tenant.id, &tenant.schema);
     let kept = if keep_old {
         if objects::role_oid(&role).is_some() {
@@ -221,7 +213,7 @@ fn tenant_restore(slug: Option<&str>, from_schema: Option<&CStr>, keep_old: Opti
                 quote_identifier(&old),
                 quote_identifier(&role)
             ))
-            .expect("revoke the tenant role's access to the old schema");
+            .or_raise("revoke the tenant role's access to the old schema");
         }
         if !outside.is_empty() {
             notice!(

@@ -2,9 +2,9 @@
 //! and the objects outside it that depend on it (which refuse a drop, a reset or a restore).
 use crate::catalog::executor;
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::pg::guc;
 use crate::slug::Slug;
-use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -46,7 +46,7 @@ pub(crate) fn drop_schema(schema: &str) {
         "DROP SCHEMA IF EXISTS {} CASCADE",
         pgrx::spi::quote_identifier(schema)
     ))
-    .expect("DROP SCHEMA");
+    .or_raise("DROP SCHEMA");
     quiet.close();
 }
 
@@ -56,17 +56,15 @@ pub(crate) fn refuse_outside_dependents(outside: &[String], what: &str, hint: &s
     if outside.is_empty() {
         return;
     }
-    ErrorReport::new(
+    errors::raise_detailed(
         Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
         format!(
             "{what}: {} object(s) outside its schema depend on it",
             outside.len()
         ),
-        "stash_tenancy",
-    )
-    .set_detail(outside.join("\n"))
-    .set_hint(hint)
-    .report(PgLogLevel::ERROR);
+        outside.join("\n"),
+        hint,
+    );
 }
 
 /// Objects outside `schema` that depend on objects inside it, described like
@@ -115,5 +113,5 @@ pub(crate) fn outside_dependents(schema: &str) -> Vec<String> {
             .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
-    .unwrap_or_else(|e| panic!("look up objects that depend on schema {schema}: {e}"))
+    .or_raise_with(|| format!("look up objects that depend on schema {schema}"))
 }

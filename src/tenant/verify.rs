@@ -14,7 +14,9 @@
 use crate::catalog::executor;
 use crate::catalog::registry::{self, Key, Tenant};
 use crate::errors;
+use crate::errors::OrRaise;
 use crate::migrate::engine;
+use crate::pg::backend;
 use crate::pg::guc;
 use crate::pg::subxact::{self, OnSuccess};
 use crate::slug::Slug;
@@ -309,7 +311,7 @@ pub(crate) fn reference(migrations: &[Migration], owner: Option<&str>) -> Rc<Ref
         .iter()
         .map(|m| (m.version, m.up_sql.clone()))
         .collect();
-    let scratch = format!("stash_verify_{}", unsafe { pg_sys::MyProcPid });
+    let scratch = format!("stash_verify_{}", backend::process_id());
     let built = subxact::run(OnSuccess::Discard, || {
         let quiet = guc::NestLevel::open();
         quiet.set(c"client_min_messages", "warning");
@@ -320,7 +322,7 @@ pub(crate) fn reference(migrations: &[Migration], owner: Option<&str>) -> Rc<Ref
             "CREATE SCHEMA {}{authorization}",
             pgrx::spi::quote_identifier(&scratch)
         ))
-        .expect("create the scratch schema");
+        .or_raise("create the scratch schema");
         engine::replay(&scratch, &steps, "replayed into the scratch");
         quiet.close();
         describe(&scratch)
@@ -331,16 +333,36 @@ pub(crate) fn reference(migrations: &[Migration], owner: Option<&str>) -> Rc<Ref
     built
 }
 
-/// A tenant's verdict: `ok`, `drifted` (with the differences), or `unverifiable` (its
-/// migrations could not be replayed; the error says why).
-pub(crate) fn verify_tenant(tenant: &Tenant) -> (&'static str, Vec<String>) {
+/// What tenant_verify says of a tenant; `as_str` is its `status` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The schema is what its migrations make.
+    Ok,
+    /// It differs (the differences say how), or its schema is missing.
+    Drifted,
+    /// Its migrations could not be replayed, or one was edited after registration.
+    Unverifiable,
+}
+
+impl Verdict {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Drifted => "drifted",
+            Verdict::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+/// A tenant's verdict, with the differences (drifted) or the reason (unverifiable).
+pub(crate) fn verify_tenant(tenant: &Tenant) -> (Verdict, Vec<String>) {
     verify_batch(std::slice::from_ref(tenant))
         .pop()
-        .expect("one verdict per tenant")
+        .or_raise("one verdict per tenant")
 }
 
 /// The verdicts on `batch`, in its order, from one description pass over the catalogs.
-fn verify_batch(batch: &[Tenant]) -> Vec<(&'static str, Vec<String>)> {
+fn verify_batch(batch: &[Tenant]) -> Vec<(Verdict, Vec<String>)> {
     let schemas: Vec<String> = batch.iter().map(|t| t.schema.clone()).collect();
     let existing = existing_schemas(&schemas);
     let described = describe_many(&schemas);
@@ -368,7 +390,7 @@ fn existing_schemas(schemas: &[String]) -> std::collections::HashSet<String> {
 }
 
 /// The verdict on `tenant` whose schema is described by `actual` (None: it is missing).
-fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<String>) {
+fn judge(tenant: &Tenant, actual: Option<&Description>) -> (Verdict, Vec<String>) {
     let applied = applied(tenant.id);
     let tampered: Vec<String> = applied
         .iter()
@@ -381,7 +403,7 @@ fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<St
         })
         .collect();
     if !tampered.is_empty() {
-        return ("unverifiable", tampered);
+        return (Verdict::Unverifiable, tampered);
     }
     let mut notes: Vec<String> = applied
         .iter()
@@ -400,15 +422,22 @@ fn judge(tenant: &Tenant, actual: Option<&Description>) -> (&'static str, Vec<St
         Ok(description) => description,
         Err(why) => {
             notes.push(format!("the migrations could not be replayed: {why}"));
-            return ("unverifiable", notes);
+            return (Verdict::Unverifiable, notes);
         }
     };
     let Some(actual) = actual else {
         notes.push(format!("schema {} does not exist", tenant.schema));
-        return ("drifted", notes);
+        return (Verdict::Drifted, notes);
     };
     notes.extend(differences(actual, expected));
-    (if notes.is_empty() { "ok" } else { "drifted" }, notes)
+    (
+        if notes.is_empty() {
+            Verdict::Ok
+        } else {
+            Verdict::Drifted
+        },
+        notes,
+    )
 }
 
 /// Tenants described per batch: a batch's descriptions are held in memory at once.
@@ -446,7 +475,7 @@ fn tenant_verify(
     let mut rows = Vec::with_capacity(tenants.len());
     for batch in tenants.chunks(BATCH) {
         for (t, (status, differences)) in batch.iter().zip(verify_batch(batch)) {
-            rows.push((t.slug.clone(), status.to_string(), differences));
+            rows.push((t.slug.clone(), status.as_str().to_string(), differences));
         }
     }
     TableIterator::new(rows)

@@ -60,12 +60,14 @@ CREATE TABLE public.note_links (note_id int REFERENCES public.notes (id));
 SELECT stash.pool_table_remove('public.notes');
 SELECT stash.pool_table_add('public.notes');
 
--- bad input: 42804 (not uuid), 42703 (no such column), 22023 (tenant schema), 42704
+-- bad input: 42804 (not uuid), 42703 (no such column), 22023 (tenant schema), 42704,
+-- 42P01 (an oid that names no relation)
 CREATE TABLE public.wrong (tenant_id text);
 SELECT stash.pool_table_add('public.wrong');
 SELECT stash.pool_table_add('public.wrong', 'nope');
 CREATE TABLE tenant_acme.inside (tenant_id uuid);
 SELECT stash.pool_table_add('tenant_acme.inside');
+SELECT stash.pool_table_add(4000000000::oid::regclass);
 SELECT stash.pool_table_remove('public.wrong');
 SELECT count(*) AS pool_tables FROM stash.pool_tables;
 

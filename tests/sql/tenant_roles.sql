@@ -127,6 +127,7 @@ ROLLBACK;
 CREATE ROLE too_strong BYPASSRLS;
 SELECT stash.app_role_add('too_strong');
 SELECT stash.app_role_add(NULL);
+SELECT stash.app_role_add(4000000000::oid::regrole);   -- 42704: no such role
 
 -- tenant_drop leaves no trace of the role
 SELECT stash.tenant_role('globex') AS globex_role \gset

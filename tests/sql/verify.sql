@@ -63,6 +63,21 @@ SELECT slug, current_version FROM stash.tenant_status WHERE slug IN ('umbrella',
 -- the reference was built in a scratch schema that is gone
 SELECT count(*) AS scratch_schemas FROM pg_namespace WHERE nspname LIKE 'stash_verify_%';
 
+-- a migration that cannot be replayed into the scratch schema leaves the tenant
+-- unverifiable, with the migration's own error; the failed replay leaves nothing behind,
+-- not even its CONTEXT line on a later error of the same statement
+SELECT stash.migration_add(4, 'tenant schemas only', $$
+  DO $do$ BEGIN
+    IF current_schema() NOT LIKE 'tenant\_%' THEN
+      RAISE EXCEPTION 'runs in tenant schemas only, not in %', current_schema();
+    END IF;
+  END $do$
+$$);
+SELECT slug, status FROM stash.tenant_migrate('acme');
+SELECT status, 1 / (length(slug) - 4) AS then_an_error FROM stash.tenant_verify('acme');
+SELECT slug, status, regexp_replace(array_to_string(differences, E'\n'), 'stash_verify_[0-9]+', 'stash_verify_PID', 'g')
+  FROM stash.tenant_verify('acme');
+
 -- administrators only
 CREATE ROLE nobody;
 SET ROLE nobody;
