@@ -220,6 +220,11 @@ fn current_tenant_id_oid() -> Option<pg_sys::Oid> {
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
+// The List layout (PostgreSQL 13+: `length` cells in one `elements` array) is read here
+// directly rather than through pgrx's PgList, whose element access calls the C shim's
+// list_nth across pgrx's FFI guard (a sigsetjmp per call): this hook runs for every
+// statement of every tenant transaction, and reads at most a handful of cells.
+
 /// # Safety
 /// `list` is NIL (NULL) or points to a valid List.
 unsafe fn list_len(list: *mut pg_sys::List) -> i32 {
