@@ -92,7 +92,7 @@ impl Target {
             schema: schema.to_string(),
             search_path: settings::tenant_search_path(schema),
             scope: Scope::Tenant,
-            owner: schema_owner(schema, slug),
+            owner: schema_owner(schema, Some(slug)),
         }
     }
 
@@ -104,7 +104,7 @@ impl Target {
             schema: schema.to_string(),
             search_path,
             scope: Scope::Shared,
-            owner: schema_owner(schema, schema),
+            owner: schema_owner(schema, None),
         }
     }
 
@@ -131,30 +131,21 @@ impl Target {
 /// The owner of `schema`, whom steps run as.  `public` belongs to pg_database_owner
 /// (PostgreSQL 15+), a role that stands for the database's owner: steps then run as the
 /// database's owner, so what they create has a real owner.
-fn schema_owner(schema: &str, what: &str) -> pg_sys::Oid {
-    let owner = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT CASE n.nspowner WHEN 'pg_database_owner'::pg_catalog.regrole
-                             THEN d.datdba ELSE n.nspowner END
-                   FROM pg_catalog.pg_namespace n, pg_catalog.pg_database d
-                  WHERE n.nspname OPERATOR(pg_catalog.=) $1
-                    AND d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
-                Some(1),
-                &[schema.to_string().into()],
-            )?
-            .first()
-            .get_one::<pg_sys::Oid>()
-    })
-    .or_raise_with(|| format!("look up the owner of schema {schema}"));
-    owner.unwrap_or_else(|| {
-        errors::raise(
-            Code::ERRCODE_INVALID_SCHEMA_NAME,
-            format!("schema \"{schema}\" of {what} does not exist"),
-            "Someone dropped it outside stash_tenancy: drop the tenant with stash.tenant_drop(slug) \
-             and create it again, or restore the schema from a backup.",
-        )
-    })
+fn schema_owner(schema: &str, tenant: Option<&str>) -> pg_sys::Oid {
+    match objects::schema_oid(schema).and_then(objects::schema_owner) {
+        Some(owner) if owner == pg_sys::Oid::from(pg_sys::ROLE_PG_DATABASE_OWNER) => {
+            objects::database_owner()
+        }
+        Some(owner) => owner,
+        None => match tenant {
+            Some(slug) => errors::tenant_schema_missing(slug, schema),
+            None => errors::raise(
+                Code::ERRCODE_INVALID_SCHEMA_NAME,
+                format!("schema \"{schema}\" does not exist"),
+                "Create it, or name an existing schema.",
+            ),
+        },
+    }
 }
 
 /// 42501 unless the current user has the privileges of the role the steps run as:
@@ -648,7 +639,7 @@ pub(crate) fn replay(schema: &str, steps: &[(i64, String)], why: &str) {
         schema: schema.to_string(),
         search_path: settings::tenant_search_path(schema),
         scope: Scope::Tenant,
-        owner: schema_owner(schema, schema),
+        owner: schema_owner(schema, None),
     };
     require_owner_privileges(&target);
     for (version, sql) in steps {

@@ -14,6 +14,7 @@ use crate::catalog::executor;
 use crate::errors;
 use crate::errors::OrRaise;
 use crate::pg::backend;
+use crate::pg::user;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -41,12 +42,7 @@ macro_rules! needs_work {
 /// The internal helpers are executable by everyone, so that granting EXECUTE on the
 /// procedure is all it takes to let a role run it; they check that grant themselves.
 fn require_procedure_privilege() {
-    let allowed = Spi::get_one::<bool>(
-        "SELECT pg_catalog.has_function_privilege(
-                'stash.migrate_all(bigint, bigint, interval, interval, bigint)', 'EXECUTE')",
-    )
-    .unwrap_or(None);
-    if allowed != Some(true) {
+    if !user::may_execute("stash.migrate_all(bigint, bigint, interval, interval, bigint)") {
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             "permission denied for procedure stash.migrate_all".into(),

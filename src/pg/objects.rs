@@ -41,6 +41,48 @@ pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
     }
 }
 
+/// The owner of the schema `oid`, None if there is no such schema.  From the syscache,
+/// not SPI: the fleet engine asks once per tenant, and a one-off SPI query costs a parse
+/// and a plan each time.
+pub(crate) fn schema_owner(oid: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    // SAFETY: SearchSysCache1 on NAMESPACEOID takes the oid by value and returns NULL or a
+    // pinned pg_namespace tuple, whose data is a FormData_pg_namespace (GETSTRUCT); the
+    // owner is copied out before ReleaseSysCache unpins it.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::NAMESPACEOID as _,
+            pg_sys::Datum::from(oid),
+        );
+        if tuple.is_null() {
+            return None;
+        }
+        let owner =
+            (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_namespace>(tuple)).nspowner;
+        pg_sys::ReleaseSysCache(tuple);
+        Some(owner)
+    }
+}
+
+/// The owner of the database this backend is connected to (the role pg_database_owner
+/// stands for).
+pub(crate) fn database_owner() -> pg_sys::Oid {
+    // SAFETY: as schema_owner, on DATABASEOID with MyDatabaseId: the database a backend is
+    // connected to exists for the backend's life (see database_name), so the tuple is
+    // there; were it not, this raises rather than read a NULL.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::DATABASEOID as _,
+            pg_sys::Datum::from(pg_sys::MyDatabaseId),
+        );
+        if tuple.is_null() {
+            crate::errors::bug("this database is not in pg_database".into());
+        }
+        let owner = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple)).datdba;
+        pg_sys::ReleaseSysCache(tuple);
+        owner
+    }
+}
+
 /// Whether extension `name` is installed in this database.
 pub(crate) fn extension_exists(name: &CStr) -> bool {
     // SAFETY: `name` is NUL-terminated (a CStr) and only read; with missing_ok,

@@ -43,3 +43,41 @@ pub(crate) fn set_identity(user: pg_sys::Oid, context: i32) {
     // SecurityRestrictionContext from these by-value arguments; no pointer is involved.
     unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
 }
+
+/// Whether the current user may EXECUTE the function or procedure `signature` (regprocedure
+/// syntax, schema-qualified); false if there is none.  What has_function_privilege()
+/// answers, without a query: the fleet engine asks once per tenant.
+pub(crate) fn may_execute(signature: &str) -> bool {
+    use pgrx::IntoDatum;
+    // SAFETY: to_regprocedure is a built-in taking one text argument, given here as a
+    // text datum built from `signature` (alive for the call); it returns NULL (None)
+    // rather than raising for an unknown or malformed name.
+    let oid = unsafe {
+        pgrx::direct_function_call::<pg_sys::Oid>(
+            pg_sys::to_regprocedure,
+            &[signature.into_datum()],
+        )
+    };
+    let Some(oid) = oid else {
+        return false;
+    };
+    // SAFETY: the ACL check takes oids by value and reads pg_proc through the syscache,
+    // which needs a transaction: every caller of this crate runs inside one; the function
+    // exists (just looked up in this transaction, and our lookups do not release locks).
+    let result = unsafe {
+        #[cfg(feature = "pg15")]
+        {
+            pg_sys::pg_proc_aclcheck(oid, current(), pg_sys::ACL_EXECUTE as pg_sys::AclMode)
+        }
+        #[cfg(not(feature = "pg15"))]
+        {
+            pg_sys::object_aclcheck(
+                pg_sys::ProcedureRelationId,
+                oid,
+                current(),
+                pg_sys::ACL_EXECUTE as pg_sys::AclMode,
+            )
+        }
+    };
+    result == pg_sys::AclResult::ACLCHECK_OK
+}

@@ -26,6 +26,12 @@ ROLLBACK;
 -- the internals of migrate_all check the caller may run migrate_all
 SELECT stash._migrate_all_pending(NULL);
 RESET ROLE;
+-- ... and granting EXECUTE on the procedure is all it takes
+GRANT EXECUTE ON PROCEDURE stash.migrate_all(bigint, bigint, interval, interval, bigint) TO stranger;
+SET ROLE stranger;
+SELECT stash._migrate_all_pending(NULL) AS tenants_with_work;
+RESET ROLE;
+REVOKE EXECUTE ON PROCEDURE stash.migrate_all(bigint, bigint, interval, interval, bigint) FROM stranger;
 SET ROLE app_user;
 -- the application role can enter tenants ...
 BEGIN;
