@@ -42,7 +42,15 @@ macro_rules! needs_work {
 /// The internal helpers are executable by everyone, so that granting EXECUTE on the
 /// procedure is all it takes to let a role run it; they check that grant themselves.
 fn require_procedure_privilege() {
-    if !user::may_execute("stash.migrate_all(bigint, bigint, interval, interval, bigint)") {
+    const PROCEDURE: &str = "stash.migrate_all(bigint, bigint, interval, interval, bigint)";
+    let allowed = user::may_execute(PROCEDURE).unwrap_or_else(|| {
+        errors::raise(
+            Code::ERRCODE_UNDEFINED_FUNCTION,
+            format!("procedure {PROCEDURE} does not exist"),
+            "The extension's objects are incomplete: ALTER EXTENSION stash_tenancy UPDATE, or reinstall it.",
+        )
+    });
+    if !allowed {
         errors::raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             "permission denied for procedure stash.migrate_all".into(),

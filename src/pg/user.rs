@@ -45,25 +45,24 @@ pub(crate) fn set_identity(user: pg_sys::Oid, context: i32) {
 }
 
 /// Whether the current user may EXECUTE the function or procedure `signature` (regprocedure
-/// syntax, schema-qualified); false if there is none.  What has_function_privilege()
-/// answers, without a query: the fleet engine asks once per tenant.
-pub(crate) fn may_execute(signature: &str) -> bool {
+/// syntax, schema-qualified), None if there is no such function.  What
+/// has_function_privilege() answers, without a query: the fleet engine asks once per tenant.
+pub(crate) fn may_execute(signature: &str) -> Option<bool> {
     use pgrx::IntoDatum;
     // SAFETY: to_regprocedure is a built-in taking one text argument, given here as a
-    // text datum built from `signature` (alive for the call); it returns NULL (None)
-    // rather than raising for an unknown or malformed name.
+    // text datum built from `signature` (alive for the call), and using neither flinfo nor
+    // a collation; it returns NULL (None) for a function that does not exist, and raises —
+    // through pgrx's guard, as a Rust panic — for a malformed signature.
     let oid = unsafe {
         pgrx::direct_function_call::<pg_sys::Oid>(
             pg_sys::to_regprocedure,
             &[signature.into_datum()],
         )
-    };
-    let Some(oid) = oid else {
-        return false;
-    };
+    }?;
     // SAFETY: the ACL check takes oids by value and reads pg_proc through the syscache,
-    // which needs a transaction: every caller of this crate runs inside one; the function
-    // exists (just looked up in this transaction, and our lookups do not release locks).
+    // inside the caller's transaction.  No lock keeps the function from being dropped
+    // between the lookup and the check: if it is, the check raises an ERROR through
+    // pgrx's guard; it never reads freed memory.
     let result = unsafe {
         #[cfg(feature = "pg15")]
         {
@@ -79,5 +78,5 @@ pub(crate) fn may_execute(signature: &str) -> bool {
             )
         }
     };
-    result == pg_sys::AclResult::ACLCHECK_OK
+    Some(result == pg_sys::AclResult::ACLCHECK_OK)
 }
