@@ -37,14 +37,6 @@ commit=$(released | awk -v v="$version" '$1 == v {print $2}')
 [ -n "$commit" ] || die "$version is not a released version (sql/RELEASES has: $(released | awk '{print $1}' | xargs))"
 cfg=$(pg_config_for "$major") || exit 1
 
-if ! git -C "$ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
-  die "release $version's commit $commit is not in this repository$( \
-    [ "$(git -C "$ROOT" rev-parse --is-shallow-repository 2>/dev/null)" = true ] && echo ' (a shallow clone)'): \
-run \`git fetch --unshallow\` (or \`git fetch origin $commit\`), then again"
-fi
-tagged=$(git -C "$ROOT" show "$commit:Cargo.toml" | sed -n 's/^version = "\(.*\)"$/\1/p' | head -1)
-[ "$tagged" = "$version" ] || die "sql/RELEASES: commit $commit is version ${tagged:-?} (its Cargo.toml), not $version"
-
 out="$CACHE/$version-${commit:0:12}/pg$major"
 so="$out/stash_tenancy.so"
 # what the library was built from and against; a different PostgreSQL build of the same
@@ -55,6 +47,15 @@ $("$cfg" --version)
 configure=$("$cfg" --configure | sha256sum | cut -c1-16)"
 cached() { [ -f "$so" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; }
 if cached; then echo "$so"; exit 0; fi
+
+# Building needs the commit (a cached library does not: its stamp names the commit).
+if ! git -C "$ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
+  die "release $version's commit $commit is not in this repository$( \
+    [ "$(git -C "$ROOT" rev-parse --is-shallow-repository 2>/dev/null)" = true ] && echo ' (a shallow clone)'): \
+run \`git fetch --unshallow\` (or \`git fetch origin $commit\`), then again"
+fi
+tagged=$(git -C "$ROOT" show "$commit:Cargo.toml" | sed -n 's/^version = "\(.*\)"$/\1/p' | head -1)
+[ "$tagged" = "$version" ] || die "sql/RELEASES: commit $commit is version ${tagged:-?} (its Cargo.toml), not $version"
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
