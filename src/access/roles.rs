@@ -75,11 +75,9 @@ fn run_as_owner(sql: &str) {
 
 /// The name of the role that owns schema `schema`, None if there is no such schema.
 pub(crate) fn schema_owner_name(schema: &str) -> Option<String> {
-    Spi::get_one_with_args::<String>(
-        "SELECT pg_catalog.pg_get_userbyid(nspowner)::text FROM pg_catalog.pg_namespace WHERE nspname = $1::name",
-        &[schema.to_string().into()],
-    )
-    .or_raise_with(|| format!("look up the owner of {schema}"))
+    objects::schema_oid(schema)
+        .and_then(objects::schema_owner)
+        .map(objects::name_of)
 }
 
 fn role_exists(name: &str) -> bool {

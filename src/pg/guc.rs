@@ -59,7 +59,6 @@ pub(crate) fn split_identifiers(list: &str) -> Option<Vec<String>> {
     // current memory context until the names are copied out below.  `names` is then NIL
     // or a List of `length` cells, each a NUL-terminated name inside that copy.
     unsafe {
-        // SplitIdentifierString writes into its input: give it a palloc'd copy
         let copy = pg_sys::pstrdup(raw.as_ptr());
         let mut names: *mut pg_sys::List = std::ptr::null_mut();
         if !pg_sys::SplitIdentifierString(copy, b',' as std::ffi::c_char, &mut names) {

@@ -51,7 +51,10 @@ pub(crate) fn text_at_latest_snapshot(sql: &CStr, arg: Option<pgrx::Uuid>) -> Op
         unsafe {
             let mut types = [pg_sys::UUIDOID];
             let plan = pg_sys::SPI_prepare(sql.as_ptr(), 1, types.as_mut_ptr());
-            assert!(!plan.is_null(), "SPI_prepare failed");
+            if plan.is_null() {
+                let code = pg_sys::SPI_result;
+                crate::errors::bug(format!("SPI_prepare failed ({code})"));
+            }
             let mut values = [arg.into_datum().unwrap_or(pg_sys::Datum::from(0))];
             let mut nulls = [if arg.is_some() { b' ' } else { b'n' } as c_char];
             let rc = pg_sys::SPI_execute_snapshot(
@@ -64,7 +67,9 @@ pub(crate) fn text_at_latest_snapshot(sql: &CStr, arg: Option<pgrx::Uuid>) -> Op
                 false,
                 1,
             );
-            assert_eq!(rc, pg_sys::SPI_OK_SELECT as i32, "SPI_execute_snapshot");
+            if rc != pg_sys::SPI_OK_SELECT as i32 {
+                crate::errors::bug(format!("SPI_execute_snapshot returned {rc}"));
+            }
             let table = pg_sys::SPI_tuptable;
             let text = if pg_sys::SPI_processed == 0 {
                 None

@@ -97,10 +97,12 @@ fn inline<const N: usize>(text: &str) -> [u8; N] {
 
 impl Entry {
     fn new(tenant: &Tenant) -> Entry {
-        assert!(
-            tenant.slug.len() <= SLUG_MAX,
-            "the registry's CHECK bounds slugs"
-        );
+        if tenant.slug.len() > SLUG_MAX {
+            crate::errors::bug(format!(
+                "slug \"{}\" is longer than the registry's CHECK allows",
+                tenant.slug
+            ));
+        }
         Entry {
             slug: inline(&tenant.slug),
             id_text: inline(&tenant.id.to_string()),
