@@ -67,49 +67,71 @@ pub(crate) fn refuse_outside_dependents(outside: &[String], what: &str, hint: &s
     );
 }
 
+/// The schema an object of `pg_depend` (columns `d.classid`, `d.objid`) lives in: its own
+/// namespace column, or its relation's for the objects that have none.
+macro_rules! object_namespace {
+    () => {
+        "CASE d.classid
+           WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
+           WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
+           WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
+           WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
+           WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
+           WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
+           WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
+           WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
+           WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = d.objid)
+           WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = d.objid)
+           WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = d.objid)
+           ELSE (SELECT n.oid FROM pg_namespace n
+                  WHERE n.nspname = (pg_identify_object(d.classid, d.objid, 0)).schema)
+         END"
+    };
+}
+
 /// Objects outside `schema` that depend on objects inside it, described like
 /// PostgreSQL's own DROP messages ("view public.v depends on table tenant_acme.orders").
 /// A view's dependency is its rewrite rule's: it is reported as the view.
+///
+/// The objects inside are found the way DROP SCHEMA … CASCADE finds what it drops: by
+/// following `pg_depend` from the namespace (every step an index scan), not by scanning
+/// pg_class, pg_proc and pg_type for the namespace — those have no index on it, and at
+/// 10,000 tenants such scans cost several times the drop itself (bench/findings.md).
 pub(crate) fn outside_dependents(schema: &str) -> Vec<String> {
+    const SQL: &str = concat!(
+        "WITH RECURSIVE s AS (SELECT oid FROM pg_namespace WHERE nspname = $1::name),
+         inside(classid, objid) AS (
+             SELECT 'pg_namespace'::regclass::oid, s.oid FROM s
+           UNION
+             SELECT d.classid, d.objid
+               FROM inside i
+               JOIN pg_depend d ON d.refclassid = i.classid AND d.refobjid = i.objid
+               CROSS JOIN s
+               CROSS JOIN LATERAL (SELECT ",
+        object_namespace!(),
+        " AS nsp) x
+              WHERE x.nsp = s.oid),
+         dependent AS (
+             SELECT DISTINCT d.classid, d.objid, d.refclassid, d.refobjid, x.nsp
+               FROM inside i
+               JOIN pg_depend d ON d.refclassid = i.classid AND d.refobjid = i.objid
+               CROSS JOIN LATERAL (SELECT ",
+        object_namespace!(),
+        " AS nsp) x
+              WHERE i.classid <> 'pg_namespace'::regclass AND d.deptype IN ('n', 'a'))
+         SELECT what || ' depends on ' || min(target)
+           FROM (SELECT CASE WHEN x.classid = 'pg_rewrite'::regclass
+                             THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = x.objid), 0)
+                             ELSE pg_describe_object(x.classid, x.objid, 0) END AS what,
+                        pg_describe_object(x.refclassid, x.refobjid, 0) AS target
+                   FROM dependent x, s
+                  WHERE x.nsp IS DISTINCT FROM s.oid) d
+          GROUP BY what
+          ORDER BY 1"
+    );
     Spi::connect(|client| {
         client
-            .select(
-                "WITH s AS (SELECT oid FROM pg_namespace WHERE nspname = $1::name),
-                 inside(classid, objid) AS (
-                     SELECT 'pg_class'::regclass, c.oid FROM pg_class c, s WHERE c.relnamespace = s.oid
-                     UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, s WHERE p.pronamespace = s.oid
-                     UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, s WHERE t.typnamespace = s.oid
-                     UNION ALL SELECT 'pg_collation'::regclass, o.oid FROM pg_collation o, s WHERE o.collnamespace = s.oid
-                     UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, s WHERE o.oprnamespace = s.oid),
-                 dependent AS (
-                     SELECT DISTINCT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid,
-                            CASE d.classid
-                              WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
-                              WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
-                              WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
-                              WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
-                              WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
-                              WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
-                              WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
-                              WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
-                              WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = d.objid)
-                              ELSE (SELECT n.oid FROM pg_namespace n
-                                     WHERE n.nspname = (pg_identify_object(d.classid, d.objid, 0)).schema)
-                            END AS nsp
-                       FROM pg_depend d JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.objid
-                      WHERE d.deptype IN ('n', 'a'))
-                 SELECT what || ' depends on ' || min(target)
-                   FROM (SELECT CASE WHEN x.classid = 'pg_rewrite'::regclass
-                                     THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = x.objid), 0)
-                                     ELSE pg_describe_object(x.classid, x.objid, 0) END AS what,
-                                pg_describe_object(x.refclassid, x.refobjid, 0) AS target
-                           FROM dependent x, s
-                          WHERE x.nsp IS DISTINCT FROM s.oid) d
-                  GROUP BY what
-                  ORDER BY 1",
-                None,
-                &[schema.to_string().into()],
-            )?
+            .select(SQL, None, &[schema.to_string().into()])?
             .map(|r| Ok(r.get::<String>(1)?.unwrap_or_default()))
             .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })

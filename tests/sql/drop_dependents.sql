@@ -25,3 +25,15 @@ SELECT stash.tenant_drop('acme', force => true);
 SELECT to_regclass('public.all_orders') AS view, to_regclass('public.invoices') AS invoices_table;
 SELECT count(*) AS invoices_foreign_keys FROM pg_constraint WHERE conrelid = 'public.invoices'::regclass AND contype = 'f';
 SELECT slug, action, detail FROM stash.events WHERE slug = 'acme' ORDER BY id;
+
+-- the objects inside are found by following pg_depend from the schema, as DROP SCHEMA
+-- does: a function over a tenant table's row type and a column default drawing from a
+-- tenant sequence are outside dependents too
+SELECT stash.migration_add(2, 'numbers', 'CREATE SEQUENCE numbers');
+SELECT slug FROM stash.tenant_create('initech');
+CREATE FUNCTION public.order_total(o tenant_initech.orders) RETURNS numeric LANGUAGE sql AS 'SELECT o.total';
+CREATE TABLE public.tickets (n bigint DEFAULT nextval('tenant_initech.numbers'));
+SELECT stash.tenant_drop('initech');
+DROP FUNCTION public.order_total(tenant_initech.orders);
+ALTER TABLE public.tickets ALTER COLUMN n DROP DEFAULT;
+SELECT stash.tenant_drop('initech');

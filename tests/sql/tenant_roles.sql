@@ -139,7 +139,15 @@ SELECT count(*) AS default_acls FROM pg_default_acl WHERE defaclacl::text LIKE '
 SELECT count(*) AS acls FROM pg_class WHERE relacl::text LIKE '%' || :'globex_role' || '%';
 
 -- a role lost (a restore into another cluster, a careless DROP ROLE) is recreated with
--- its privileges by tenant_roles_repair; until then the application cannot enter
+-- its privileges by tenant_roles_repair; until then the application cannot enter.  It gets
+-- them on every kind of object the schema holds by then (found through pg_depend, not by
+-- GRANT ... ON ALL ... IN SCHEMA, whose scans of all of pg_class grow with the fleet)
+CREATE VIEW tenant_acme.recent AS SELECT * FROM tenant_acme.orders;
+CREATE SEQUENCE tenant_acme."Odd Seq";
+CREATE FUNCTION tenant_acme.total(a int, VARIADIC b int[]) RETURNS int LANGUAGE sql AS 'SELECT a';
+CREATE PROCEDURE tenant_acme.touch(x text) LANGUAGE sql AS 'SELECT 1';
+CREATE AGGREGATE tenant_acme.firsts(ORDER BY text) (SFUNC = array_append, STYPE = text[]);
+REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA tenant_acme FROM PUBLIC;
 \set ECHO none
 DROP OWNED BY :"acme_role";
 DROP ROLE :"acme_role";
@@ -151,6 +159,11 @@ ROLLBACK;
 RESET ROLE;
 SELECT slug, role = :'acme_role' AS same_name, created FROM stash.tenant_roles_repair();
 SELECT slug, created FROM stash.tenant_roles_repair();
+SELECT has_table_privilege(:'acme_role', 'tenant_acme.recent', 'SELECT,INSERT,UPDATE,DELETE') AS view_dml,
+       has_sequence_privilege(:'acme_role', 'tenant_acme."Odd Seq"', 'USAGE,SELECT,UPDATE') AS odd_sequence,
+       has_function_privilege(:'acme_role', 'tenant_acme.total(int, int[])', 'EXECUTE') AS variadic_function,
+       has_function_privilege(:'acme_role', 'tenant_acme.touch(text)', 'EXECUTE') AS procedure,
+       has_function_privilege(:'acme_role', 'tenant_acme.firsts(text)', 'EXECUTE') AS ordered_set_aggregate;
 SET ROLE app;
 BEGIN;
 SELECT stash.tenant_enter('acme');
