@@ -143,6 +143,10 @@ class Cluster:
         if self.hba is not None:
             with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
                 f.write(self.hba)
+        return self.resume()
+
+    def resume(self):
+        """Starts the cluster's existing data directory (after stop(), which is a crash)."""
         self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-o",
                   f"-c listen_addresses='' -k {self.dir} -p {self.port}", "start")
         return self

@@ -230,27 +230,40 @@ impl Report {
 }
 
 pub(crate) fn current_version(target: &Target) -> i64 {
-    state(target).0
+    state(target).version
 }
 
-/// The target's current version and its applied versions whose catalog SQL has changed
-/// since, as (version, name) — in one statement, since a fleet migration asks for every
+/// What the ledger says about a target before it is migrated.
+struct State {
+    version: i64,
+    /// Applied versions whose catalog SQL has changed since, as (version, name).
+    mismatches: Vec<(i64, String)>,
+    /// Whether a failure is on record (stash.migration_failures) for it.
+    failure_recorded: bool,
+}
+
+/// The target's [`State`], in one statement, since a fleet migration asks for every
 /// tenant.  Every ledger row has its catalog row (foreign key), so the join loses none.
-fn state(target: &Target) -> (i64, Vec<(i64, String)>) {
+fn state(target: &Target) -> State {
+    let pred = target.ledger_predicate();
     let sql = format!(
         "SELECT coalesce(max(l.version), 0),
                 array_agg(l.version ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum),
-                array_agg(m.name ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum)
+                array_agg(m.name ORDER BY l.version) FILTER (WHERE l.checksum <> m.checksum),
+                EXISTS (SELECT FROM stash.migration_failures l WHERE {pred})
            FROM stash.ledger l JOIN stash.migrations m USING (version)
-          WHERE {}",
-        target.ledger_predicate()
+          WHERE {pred}"
     );
     executor::select(&sql, &[target.tenant_id.into()], |t| {
         let row = t.first();
         let version = row.get::<i64>(1)?.unwrap_or(0);
         let versions = row.get::<Vec<i64>>(2)?.unwrap_or_default();
         let names = row.get::<Vec<String>>(3)?.unwrap_or_default();
-        Ok((version, versions.into_iter().zip(names).collect()))
+        Ok(State {
+            version,
+            mismatches: versions.into_iter().zip(names).collect(),
+            failure_recorded: row.get::<bool>(4)?.unwrap_or(true),
+        })
     })
 }
 
@@ -503,7 +516,11 @@ fn clear_failure(target: &Target) {
 /// has checked its snapshot ([`require_fresh_snapshot`]).
 pub(crate) fn migrate(target: &Target, to: Option<i64>, limits: &Limits) -> Report {
     require_owner_privileges(target);
-    let (from, mismatches) = state(target);
+    let State {
+        version: from,
+        mismatches,
+        failure_recorded,
+    } = state(target);
     let mut report = Report {
         label: target.label.clone(),
         from_version: from,
@@ -564,7 +581,9 @@ pub(crate) fn migrate(target: &Target, to: Option<i64>, limits: &Limits) -> Repo
         current_version(target)
     };
     if report.status != Outcome::Failed {
-        clear_failure(target);
+        if failure_recorded {
+            clear_failure(target);
+        }
         if report.applied > 0 {
             report.status = Outcome::Ok;
         }

@@ -14,30 +14,32 @@ use crate::catalog::executor;
 use crate::errors;
 use crate::errors::OrRaise;
 use crate::pg::backend;
+use crate::pg::guc;
 use crate::pg::user;
+use crate::pg::wal;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
-/// Tenants with work to do for `$1` (target version): pending versions, versions above
-/// the target, or applied versions whose checksum changed.  `{fence}` is empty for the
-/// one-off count, where the planner may hash the second subquery over the whole ledger
-/// in one pass, and `OFFSET 0` for the per-tenant claim, where that same hashed plan
-/// would scan the whole ledger again for every claim that meets a finished tenant — the
-/// profile in BENCHMARKS.md found it was what made parallel sessions slower than one.
-macro_rules! needs_work {
-    ($fence:literal) => {
-        concat!(
-            "(EXISTS (SELECT FROM stash.migrations m
-                       WHERE m.scope = 'tenant' AND ($1::bigint IS NULL OR m.version <= $1)
-                         AND NOT EXISTS (SELECT FROM stash.ledger l
-                                          WHERE l.tenant_id = t.id AND l.version = m.version))
-               OR EXISTS (SELECT FROM stash.ledger l JOIN stash.migrations m USING (version)
-                           WHERE l.tenant_id = t.id AND (l.version > $1 OR l.checksum <> m.checksum) ",
-            $fence,
-            "))"
-        )
-    };
-}
+/// The tenants with work to do for `$1` (target version), as (id, slug) in slug order:
+/// pending versions, versions above the target, or applied versions whose checksum
+/// changed.  Set-based — one pass over the ledger, counting per tenant the rows that match
+/// a wanted version and its checksum — because a per-tenant anti-join over the catalog
+/// cost 30 µs a tenant with 16 versions, and a run with nothing to do reads this twice
+/// (bench/findings.md).  (tenant, version) is unique in the ledger, so `good` counts
+/// distinct wanted versions.
+const NEEDS_WORK: &str = "
+WITH want AS (SELECT m.version, m.checksum FROM stash.migrations m
+               WHERE m.scope = 'tenant' AND ($1::bigint IS NULL OR m.version <= $1)),
+     per_tenant AS (SELECT l.tenant_id, count(*) AS all_rows, count(w.version) AS good
+                      FROM stash.ledger l
+                      LEFT JOIN want w ON w.version = l.version AND w.checksum = l.checksum
+                     WHERE l.tenant_id IS NOT NULL
+                     GROUP BY l.tenant_id)
+SELECT t.id, t.slug FROM stash.tenants t
+  LEFT JOIN per_tenant p ON p.tenant_id = t.id
+ WHERE coalesce(p.good, 0) < (SELECT count(*) FROM want)
+    OR coalesce(p.all_rows, 0) > coalesce(p.good, 0)
+ ORDER BY t.slug";
 
 /// The internal helpers are executable by everyone, so that granting EXECUTE on the
 /// procedure is all it takes to let a role run it; they check that grant themselves.
@@ -72,22 +74,134 @@ fn migrate_all_pending(target_version: Option<i64>) -> i64 {
         );
     }
     require_procedure_privilege();
+    // The run's one wait for the WAL: what it committed before (this is its closing
+    // count) is durable before it reports.
+    wal::flush_own_commits();
     validate_target(target_version);
     super::path::require_safe(); // refused outright, not recorded as one failure per tenant
-    let sql = concat!(
-        "SELECT count(*) FROM stash.tenants t WHERE ",
-        needs_work!("")
-    );
-    executor::select(sql, &[target_version.into()], |t| {
-        t.first().get_one::<i64>()
-    })
-    .unwrap_or(0)
+    Run::start(target_version) as i64
+}
+
+/// The tenants a run visits, read once by its opening count: each claim is then a
+/// primary-key lock instead of a query over the ledger (bench/findings.md).  Each
+/// candidate is judged again, under its lock, by the engine itself, so a tenant another
+/// session finished in the meantime costs a lock and one read, and a tenant that got work
+/// after the count is left to the next run (the run's closing count names it).  Kept per
+/// backend: about 60 bytes a tenant.
+struct Run {
+    target: Option<i64>,
+    queue: std::collections::VecDeque<(pgrx::Uuid, String)>,
+    /// Set by the count, taken by the first claim of the run.
+    counted: bool,
+    /// Whether the first pass left work for the second: a tenant another session held,
+    /// or a tenant that timed out.
+    revisit: bool,
+}
+
+thread_local! {
+    static RUN: std::cell::RefCell<Option<Run>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Run {
+    fn read(target: Option<i64>) -> Run {
+        let queue = executor::select(NEEDS_WORK, &[target.into()], |t| {
+            t.map(|r| {
+                Ok((
+                    r.get::<pgrx::Uuid>(1)?.or_raise("id"),
+                    r.get::<String>(2)?.or_raise("slug"),
+                ))
+            })
+            .collect()
+        });
+        Run {
+            target,
+            queue,
+            counted: false,
+            revisit: false,
+        }
+    }
+
+    /// Reads the run's tenants; returns how many there are.
+    fn start(target: Option<i64>) -> usize {
+        let mut run = Run::read(target);
+        run.counted = true;
+        let n = run.queue.len();
+        RUN.set(Some(run));
+        n
+    }
+
+    /// Readies the run for a claim after `after` (a pass starts with '').  Once per call
+    /// of `_migrate_all_next`, which may try several candidates.
+    fn begin(target: Option<i64>, after: &str) {
+        RUN.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let same = cell.as_ref().is_some_and(|r| r.target == target);
+            match cell.as_mut() {
+                // the first pass, with what the count read
+                Some(run) if same && after.is_empty() && run.counted => run.counted = false,
+                // the second pass, when the first left nothing to revisit
+                Some(run) if same && after.is_empty() && !run.revisit => run.queue.clear(),
+                Some(_) if same && !after.is_empty() => {}
+                // the second pass with work left, or a caller other than the procedure
+                _ => *cell = Some(Run::read(target)),
+            }
+        })
+    }
+
+    /// The next tenant after `after`, not in `skip`.
+    fn next(after: &str, skip: &[String]) -> Option<pgrx::Uuid> {
+        RUN.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let run = cell.as_mut()?;
+            while let Some((id, slug)) = run.queue.pop_front() {
+                if slug.as_str() > after && !skip.contains(&slug) {
+                    return Some(id);
+                }
+            }
+            None
+        })
+    }
+
+    /// Something of this pass is left for the second.
+    fn revisit() {
+        RUN.with(|cell| {
+            if let Some(run) = cell.borrow_mut().as_mut() {
+                run.revisit = true;
+            }
+        })
+    }
+}
+
+/// Locks tenant `id` for its migration and returns its slug and schema; None when another
+/// session holds it (SKIP LOCKED: the run's second pass comes back for it) or it is gone.
+fn lock(id: pgrx::Uuid) -> Option<(String, String)> {
+    executor::update(
+        "SELECT t.slug, t.schema_name::text FROM stash.tenants t WHERE t.id = $1
+            FOR UPDATE SKIP LOCKED",
+        &[id.into()],
+        |t| {
+            if t.is_empty() {
+                return Ok(None);
+            }
+            let t = t.first();
+            Ok(Some((
+                t.get::<String>(1)?.or_raise("slug"),
+                t.get::<String>(2)?.or_raise("schema"),
+            )))
+        },
+    )
 }
 
 /// Internal to `migrate_all`: claims the next tenant after `after_slug` that has work and
 /// is not in `skip`, skipping tenants another session holds, migrates it within the
 /// given per-step limits (milliseconds) and returns its report (no row when none is
 /// left).  `sqlstate` is the failure's, so the procedure can retry timeouts.
+///
+/// The tenant's transaction commits without waiting for its WAL flush (synchronous_commit
+/// off, for this transaction only): the migration and its ledger row commit or vanish
+/// together, so a crash can only undo whole tenants, which the next run migrates again;
+/// and the run waits once, before it reports (`_migrate_all_pending`), for everything it
+/// committed to be as durable as the session's synchronous_commit asks.
 #[pg_extern(volatile, parallel_unsafe, name = "_migrate_all_next")]
 #[search_path(pg_catalog, pg_temp)]
 fn migrate_all_claim(
@@ -109,57 +223,42 @@ fn migrate_all_claim(
     ),
 > {
     require_procedure_privilege();
-    let sql = concat!(
-        "SELECT t.id, t.slug, t.schema_name::text FROM stash.tenants t
-          WHERE t.slug > $2 AND t.slug <> ALL ($3) AND ",
-        needs_work!("OFFSET 0"),
-        " ORDER BY t.slug LIMIT 1 FOR UPDATE OF t SKIP LOCKED"
-    );
     let limits = Limits {
         lock_timeout_ms,
         statement_timeout_ms,
     };
     let skip = skip.unwrap_or_default();
-    let mut after = after_slug.unwrap_or("").to_string();
+    let after = after_slug.unwrap_or("");
+    if wal::commits_synchronously() {
+        guc::set_local(c"synchronous_commit", "off");
+    }
+    Run::begin(target_version, after);
     let row = loop {
-        let claimed = executor::update(
-            sql,
-            &[
-                target_version.into(),
-                after.clone().into(),
-                skip.clone().into(),
-            ],
-            |t| {
-                if t.is_empty() {
-                    return Ok(None);
-                }
-                let t = t.first();
-                Ok(Some((
-                    t.get::<pgrx::Uuid>(1)?.or_raise("id"),
-                    t.get::<String>(2)?.or_raise("slug"),
-                    t.get::<String>(3)?.or_raise("schema"),
-                )))
-            },
-        );
-        let Some((id, slug, schema)) = claimed else {
+        let Some(id) = Run::next(after, &skip) else {
             break None;
         };
+        let Some((slug, schema)) = lock(id) else {
+            Run::revisit();
+            continue;
+        };
         let target = Target::tenant(id, &slug, &schema);
-        // The claim judged "needs work" with a snapshot taken before it got the lock: a
-        // session that finished this tenant in between leaves nothing to do.  Move on
-        // here rather than through a COMMIT and a round trip, or parallel sessions end
-        // up trailing each other over the same tenants.  (Under REPEATABLE READ, which
-        // the procedure avoids, a tenant changed since the snapshot is such a tenant.)
+        // The batch judged "needs work" with an older snapshot: a session that finished
+        // this tenant since leaves nothing to do, which the engine finds out by itself.
+        // Move on here rather than through a COMMIT and a round trip, or parallel
+        // sessions end up trailing each other over the same tenants.  (Under REPEATABLE
+        // READ, which the procedure avoids, a tenant changed since the snapshot is such a
+        // tenant.)
         if engine::require_fresh_snapshot(&target).is_err() {
-            after = slug;
             continue;
         }
         let report = engine::migrate(&target, target_version, &limits);
         if report.status == Outcome::UpToDate {
-            after = slug;
             continue;
         }
         let sqlstate = report.sqlstate.clone();
+        if matches!(sqlstate.as_deref(), Some("55P03" | "57014")) {
+            Run::revisit(); // the procedure retries timeouts in its second pass
+        }
         let (a, b, c, d, e, f) = report.row();
         break Some((a, b, c, d, e, f, sqlstate));
     };
