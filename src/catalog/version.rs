@@ -9,8 +9,8 @@
 //! point that touches the extension's tables first calls [`check`], which refuses with
 //! 55000 and says which command fixes it.
 use crate::errors;
-use crate::errors::OrRaise;
 use crate::pg::backend;
+use crate::pg::objects;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::cell::Cell;
@@ -45,18 +45,7 @@ pub(crate) fn check() {
     if backend::creating_extension() {
         return;
     }
-    let installed = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT extversion FROM pg_catalog.pg_extension \
-                 WHERE extname OPERATOR(pg_catalog.=) 'stash_tenancy'",
-                Some(1),
-                &[],
-            )?
-            .first()
-            .get_one::<String>()
-    })
-    .or_raise("read pg_extension");
+    let installed = objects::extension_version(c"stash_tenancy");
     match installed {
         Some(v) if v == LIBRARY => MATCHED.set(true),
         Some(v) => skew(&v),

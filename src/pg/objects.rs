@@ -90,6 +90,101 @@ pub(crate) fn extension_exists(name: &CStr) -> bool {
     unsafe { pg_sys::get_extension_oid(name.as_ptr(), true) != pg_sys::InvalidOid }
 }
 
+/// The version of extension `name` installed in this database, None if it is not.  An
+/// index scan of pg_extension, as get_extension_oid does: a one-off SPI query for it was
+/// a sixth of a fresh connection's first tenant_enter.
+pub(crate) fn extension_version(name: &CStr) -> Option<String> {
+    // SAFETY: pg_extension is opened and closed here with AccessShareLock, the scan key
+    // compares the name column with `name` (NUL-terminated, alive for the whole scan) by
+    // name equality, as get_extension_oid builds it; the scan uses the catalog snapshot
+    // (NULL).  The tuple systable_getnext returns is valid until the scan ends, and its
+    // extversion (a NOT NULL text) is copied out as a Rust String before that.
+    unsafe {
+        let rel = pg_sys::table_open(pg_sys::ExtensionRelationId, pg_sys::AccessShareLock as _);
+        let mut key = std::mem::MaybeUninit::<pg_sys::ScanKeyData>::uninit();
+        pg_sys::ScanKeyInit(
+            key.as_mut_ptr(),
+            pg_sys::Anum_pg_extension_extname as pg_sys::AttrNumber,
+            pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
+            pg_sys::RegProcedure::from(pg_sys::F_NAMEEQ),
+            pg_sys::Datum::from(name.as_ptr()),
+        );
+        let scan = pg_sys::systable_beginscan(
+            rel,
+            pg_sys::Oid::from(pg_sys::ExtensionNameIndexId),
+            true,
+            std::ptr::null_mut(),
+            1,
+            key.as_mut_ptr(),
+        );
+        let tuple = pg_sys::systable_getnext(scan);
+        let version = if tuple.is_null() {
+            None
+        } else {
+            let mut isnull = false;
+            let datum = pg_sys::heap_getattr(
+                tuple,
+                pg_sys::Anum_pg_extension_extversion as i32,
+                (*rel).rd_att,
+                &mut isnull,
+            );
+            (!isnull).then(|| {
+                let text = pg_sys::text_to_cstring(datum.cast_mut_ptr());
+                CStr::from_ptr(text).to_string_lossy().into_owned()
+            })
+        };
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+        version
+    }
+}
+
+/// The oid and owner of table `schema.name`, None if there is no such relation.
+pub(crate) fn relation_and_owner(schema: &str, name: &CStr) -> Option<(pg_sys::Oid, pg_sys::Oid)> {
+    let namespace = schema_oid(schema)?;
+    // SAFETY: get_relname_relid reads the NUL-terminated `name` (alive for the call) and
+    // returns InvalidOid when there is no such relation; SearchSysCache1 on RELOID returns
+    // NULL or a pinned pg_class tuple whose data is a FormData_pg_class (GETSTRUCT), the
+    // owner copied out before ReleaseSysCache unpins it.
+    unsafe {
+        let relid = pg_sys::get_relname_relid(name.as_ptr(), namespace);
+        if relid == pg_sys::InvalidOid {
+            return None;
+        }
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::RELOID as _,
+            pg_sys::Datum::from(relid),
+        );
+        if tuple.is_null() {
+            return None;
+        }
+        let owner = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relowner;
+        pg_sys::ReleaseSysCache(tuple);
+        Some((relid, owner))
+    }
+}
+
+/// Whether role `oid` is a superuser or may bypass row-level security — a role no wall
+/// holds — None if there is no such role.
+pub(crate) fn role_is_above_walls(oid: pg_sys::Oid) -> Option<bool> {
+    // SAFETY: SearchSysCache1 on AUTHOID returns NULL or a pinned pg_authid tuple whose
+    // data is a FormData_pg_authid (GETSTRUCT); both flags are copied out before
+    // ReleaseSysCache unpins it.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::AUTHOID as _,
+            pg_sys::Datum::from(oid),
+        );
+        if tuple.is_null() {
+            return None;
+        }
+        let role = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
+        let above = role.rolsuper || role.rolbypassrls;
+        pg_sys::ReleaseSysCache(tuple);
+        Some(above)
+    }
+}
+
 /// The name of the database this backend is connected to.
 pub(crate) fn database_name() -> String {
     // SAFETY: get_database_name returns a palloc'd NUL-terminated copy of the name, never

@@ -129,6 +129,18 @@ SELECT stash.app_role_add('too_strong');
 SELECT stash.app_role_add(NULL);
 SELECT stash.app_role_add(4000000000::oid::regrole);   -- 42704: no such role
 
+-- a role's name may hold any character but NUL: this one is an application role like any
+CREATE ROLE "app,odd:f";
+SELECT stash.app_role_add('"app,odd:f"');
+SET ROLE "app,odd:f";
+BEGIN;
+SELECT stash.tenant_enter('globex');
+SELECT current_user::text LIKE 'stash\_globex\_%' AS switched_to_the_tenant_role;
+ROLLBACK;
+RESET ROLE;
+SELECT stash.app_role_remove('"app,odd:f"');
+DROP ROLE "app,odd:f";
+
 -- tenant_drop leaves no trace of the role
 SELECT stash.tenant_role('globex') AS globex_role \gset
 SELECT stash.tenant_drop('globex');
