@@ -10,7 +10,8 @@ scripts/bench_report.py; the cluster comes from scripts/pgcluster.py.
 BENCH_ONLY="tokens pool" runs only the named sections (any of: enter isolation migrate
 provision tokens pool cli), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. The fleet they
 need is still created (FLEET tenants for enter, isolation, migrate and cli; otherwise only
-the N_MID that tokens and pool use); their rows are printed, and BENCHMARKS.md is left as
+the N_MID that tokens and pool use; provision fills a database of its own with the mode's
+FLEET of 8-table tenants either way); their rows are printed, and BENCHMARKS.md is left as
 it is. The cli section (`stash migrate --jobs 2` against `CALL stash.migrate_all()`, the
 binary of `make cli`, rebuilt when cli/ is newer, or STASH_BIN) writes bench/cli.md in a
 full run, which BENCHMARKS.md includes.

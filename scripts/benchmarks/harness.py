@@ -13,12 +13,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECTIONS = ("enter", "isolation", "migrate", "provision", "tokens", "pool", "cli")
 
 # fleet: tenants of the 1-table template; n_mid: the tenants pgbench picks among; dur: s per
-# pgbench run; runs: interleaved rounds; n_prov / n_drop: provisioned / dropped tenants
+# pgbench run; runs: interleaved rounds; n_prov: tenants provisioned (and dropped) of each kind
+# in each of the provision section's two databases
 SIZES = {
-    "full": dict(fleet=10000, n_mid=1000, n_small=10, dur=30, runs=3, clients=4, n_prov=1000,
-                 n_drop=20, profile="--release", pool_rows=1000, cli_rounds=5),
+    "full": dict(fleet=10000, n_mid=1000, n_small=10, dur=30, runs=3, clients=4, n_prov=500,
+                 profile="--release", pool_rows=1000, cli_rounds=5),
     "smoke": dict(fleet=200, n_mid=50, n_small=10, dur=2, runs=1, clients=2, n_prov=10,
-                  n_drop=3, profile="", pool_rows=100, cli_rounds=1),
+                  profile="", pool_rows=100, cli_rounds=1),
 }
 
 
