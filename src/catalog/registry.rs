@@ -2,7 +2,10 @@
 //! read one ([`find`], and [`lock`] for a state change).  Reads and writes go through the
 //! privileged executor (executor.rs).
 use crate::catalog::executor;
+use crate::catalog::invalidation;
 use crate::errors::OrRaise;
+use crate::pg::index;
+use crate::pg::objects;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiHeapTupleData, SpiResult, SpiTupleTable};
@@ -114,6 +117,125 @@ pub(crate) fn find(key: &Key) -> Option<Tenant> {
     let (predicate, arg) = key.predicate_and_arg();
     let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {predicate}");
     executor::select(&sql, &[arg], row)
+}
+
+/// Where [`find_latest`] reads a tenant without SPI: the registry, its two unique indexes
+/// and the attribute numbers of the columns it needs, per backend and invalidation
+/// generation (a reinstalled extension has new oids).
+#[derive(Clone, Copy)]
+struct Layout {
+    generation: u64,
+    table: pg_sys::Oid,
+    by_slug: pg_sys::Oid,
+    by_id: pg_sys::Oid,
+    id: i16,
+    slug: i16,
+    schema_name: i16,
+    status: i16,
+}
+
+thread_local! {
+    static LAYOUT: std::cell::Cell<Option<Layout>> = const { std::cell::Cell::new(None) };
+}
+
+fn layout() -> Option<Layout> {
+    let generation = invalidation::generation();
+    if let Some(layout) = LAYOUT.get().filter(|l| l.generation == generation) {
+        return Some(layout);
+    }
+    let (table, _) = objects::relation_and_owner("stash", c"tenants")?;
+    let (by_slug, _) = objects::relation_and_owner("stash", c"tenants_slug_key")?;
+    let (by_id, _) = objects::relation_and_owner("stash", c"tenants_pkey")?;
+    let attnum = |name: &std::ffi::CStr| objects::attnum(table, name);
+    let layout = Layout {
+        generation,
+        table,
+        by_slug,
+        by_id,
+        id: attnum(c"id")?,
+        slug: attnum(c"slug")?,
+        schema_name: attnum(c"schema_name")?,
+        status: attnum(c"status")?,
+    };
+    LAYOUT.set(Some(layout));
+    Some(layout)
+}
+
+/// Reads one tenant at the latest snapshot, as [`find`] inside `with_latest_snapshot`
+/// does, but through the registry's unique index instead of SPI: tenant_enter's cache
+/// misses (a fresh connection's first enter prepared and planned a query for it).
+pub(crate) fn find_latest(key: &Key) -> Option<Tenant> {
+    crate::catalog::version::check(); // as every read through the executor does
+    let Some(l) = layout() else {
+        // the indexes are not where 0.3.0 made them: the general path still works
+        return crate::pg::snapshot::with_latest_snapshot(|| find(key));
+    };
+    let (index, column, eq, datum) = match key {
+        Key::Slug(s) => (l.by_slug, l.slug, pg_sys::F_TEXTEQ, s.into_datum()),
+        Key::Id(id) => (l.by_id, l.id, pg_sys::F_UUID_EQ, id.into_datum()),
+    };
+    let datum = datum.or_raise("a key converts to a Datum");
+    index::unique_row_at_latest(l.table, index, column, eq, datum, |tuple, desc| {
+        // SAFETY: `tuple` is a row of stash.tenants and `desc` its descriptor, valid
+        // during this closure (unique_row_at_latest); the attribute numbers are that
+        // table's (Layout); every column read here is NOT NULL, and from_datum copies
+        // each value out (uuid, text detoasted) before the row goes away.
+        unsafe {
+            let get = |attnum| {
+                index::column(tuple, desc, attnum).or_raise("registry columns are NOT NULL")
+            };
+            let id = pgrx::Uuid::from_datum(get(l.id), false).or_raise("id is a uuid");
+            let slug = String::from_datum(get(l.slug), false).or_raise("slug is text");
+            let schema =
+                std::ffi::CStr::from_ptr(get(l.schema_name).cast_mut_ptr::<std::ffi::c_char>())
+                    .to_string_lossy()
+                    .into_owned();
+            let status = String::from_datum(get(l.status), false).or_raise("status is text");
+            Tenant {
+                id,
+                slug,
+                schema_oid: objects::schema_oid(&schema),
+                schema,
+                status: if status == Status::Suspended.as_str() {
+                    Status::Suspended
+                } else {
+                    Status::Active
+                },
+            }
+        }
+    })
+}
+
+/// The registered application roles, as (role name, token required), read at the latest
+/// snapshot without SPI (see [`find_latest`]).
+pub(crate) fn app_roles_at_latest() -> Vec<(String, bool)> {
+    crate::catalog::version::check();
+    let Some((table, _)) = objects::relation_and_owner("stash", c"app_role_registry") else {
+        return Vec::new(); // 0.1.0's schema: no application roles yet
+    };
+    let (Some(name), Some(token)) = (
+        objects::attnum(table, c"role_name"),
+        objects::attnum(table, c"token_required"),
+    ) else {
+        return Vec::new();
+    };
+    let mut roles = Vec::new();
+    index::rows_at_latest(table, |tuple, desc| {
+        // SAFETY: `tuple` is a row of stash.app_role_registry and `desc` its descriptor,
+        // valid during this call; both columns are NOT NULL (a name, a boolean), and the
+        // name is copied out before the row goes away.
+        unsafe {
+            let role = index::column(tuple, desc, name).or_raise("role_name is NOT NULL");
+            let required = index::column(tuple, desc, token).or_raise("token_required is NOT NULL");
+            roles.push((
+                std::ffi::CStr::from_ptr(role.cast_mut_ptr::<std::ffi::c_char>())
+                    .to_string_lossy()
+                    .into_owned(),
+                required.value() != 0,
+            ));
+        }
+    });
+    roles
 }
 
 /// Reads every tenant, or None when there are more than `limit`.

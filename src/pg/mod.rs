@@ -5,6 +5,7 @@
 //! modules above keep only the unsafe code of the hooks and callbacks they own.
 pub(crate) mod backend;
 pub(crate) mod guc;
+pub(crate) mod index;
 pub(crate) mod memory;
 pub(crate) mod objects;
 pub(crate) mod parser;

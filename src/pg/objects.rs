@@ -164,6 +164,14 @@ pub(crate) fn relation_and_owner(schema: &str, name: &CStr) -> Option<(pg_sys::O
     }
 }
 
+/// The attribute number of column `name` of relation `relid`, None if it has none.
+pub(crate) fn attnum(relid: pg_sys::Oid, name: &CStr) -> Option<i16> {
+    // SAFETY: get_attnum reads the NUL-terminated `name` (alive for the call) and looks
+    // the column up in the syscache, returning InvalidAttrNumber (0) when there is none.
+    let n = unsafe { pg_sys::get_attnum(relid, name.as_ptr()) };
+    (n > 0).then_some(n)
+}
+
 /// Whether role `oid` is a superuser or may bypass row-level security — a role no wall
 /// holds — None if there is no such role.
 pub(crate) fn role_is_above_walls(oid: pg_sys::Oid) -> Option<bool> {

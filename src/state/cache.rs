@@ -250,20 +250,10 @@ pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
     if !fresh {
         // At the latest snapshot: a removal committed after this transaction's snapshot
         // must count.  A role that became a superuser or BYPASSRLS since it was
-        // registered (or a new role with a registered name) does not count.  The table
-        // alone is read through SPI, the roles from the syscache: the pg_roles view made
-        // this read most of a fresh connection's first tenant_enter (2.4 of 4 ms).
-        let list = crate::catalog::executor::text_at_latest_snapshot(
-            "SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.role_name, a.token_required))::pg_catalog.text
-               FROM stash.app_role_registry a WHERE $1::uuid IS NULL",
-            None,
-        )
-        .unwrap_or_else(|| "[]".into());
-        // JSON, because a role's name may hold any character but NUL
-        let rows: Vec<(String, bool)> = serde_json::from_str(&list)
-            .ok()
-            .or_raise("json_agg returns an array of [name, boolean]");
-        let oids: HashMap<pg_sys::Oid, bool> = rows
+        // registered (or a new role with a registered name) does not count.  Read without
+        // SPI (a scan of the small table, the roles from the syscache): through the
+        // pg_roles view this was most of a fresh connection's first tenant_enter.
+        let oids: HashMap<pg_sys::Oid, bool> = crate::catalog::registry::app_roles_at_latest()
             .into_iter()
             .filter_map(|(name, token)| {
                 let oid = objects::role_oid(&name)?;
@@ -331,7 +321,7 @@ pub(crate) fn lookup(key: &Key) -> Option<Rc<Entry>> {
             return hit;
         }
     }
-    let tenant = with_latest_snapshot(|| registry::find(key))?;
+    let tenant = registry::find_latest(key)?;
     let entry = Rc::new(Entry::new(&tenant));
     if !cacheable {
         return Some(entry);
