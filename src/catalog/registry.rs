@@ -1,6 +1,8 @@
-//! The tenant registry, `stash.tenants`: its DDL, the [`Tenant`] row, and the two ways to
-//! read one ([`find`], and [`lock`] for a state change).  Reads and writes go through the
-//! privileged executor (executor.rs).
+//! The tenant registry, `stash.tenants`: its DDL, the [`Tenant`] row, and the ways to read
+//! one ([`find`]; [`lock`] for a state change; [`find_latest`], tenant_enter's cache miss,
+//! by the registry's unique index without SPI).  Also the read of the application roles'
+//! table that tenant_enter needs, without SPI likewise ([`app_roles_at_latest`]).  Other
+//! reads and writes go through the privileged executor (executor.rs).
 use crate::catalog::executor;
 use crate::catalog::invalidation;
 use crate::errors::OrRaise;
