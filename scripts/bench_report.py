@@ -92,10 +92,43 @@ def isolation_rows():
     ("application role / floor (a) (median of the per-round ratios)", r["isolation.ratio.app_over_floor"], ""),
     ("… server time per `tenant_enter`, application role, µs", opt("isolation.server_us_per_enter.app"), ""),
     ("… administrator, µs", opt("isolation.server_us_per_enter.admin"), ""),
+    *transaction_rows(),
     ("backend private memory (RssAnon) before, KB", r["enter.backend_rss_anon_kb.before"], ""),
     (f"… after entering {fleet} different tenants in one session, KB",
      r[f"enter.backend_rss_anon_kb.after_{fleet}_enters"], ""),
     ]
+
+
+def transaction_rows():
+    """#26: a tenant transaction's server time, (b) as the application role against the floor."""
+    def txn(key, head):
+        if key not in r:
+            return opt(key)
+        return f"{r[key]} ({r.get(f'{key}.{head}', '?')} + {r.get(f'{key}.select', '?')})"
+
+    rows = [("6. isolation, a tenant transaction's server time (pg_stat_statements, `track = top`, reset before each run): "
+             "the enter or floor statement + the tenant's `SELECT v FROM items WHERE id = $1` (set_config leaves "
+             "the path's lookup to the SELECT); (b) `tenant_enter` as the application role, role switch included, "
+             "against the floor (a) `set_config('search_path', …, true)` as the administrator; fresh connections, "
+             "rounds interleaved", "", "")]
+    for n in ("10", fleet):
+        k = f"isolation.txn_us.among_{n}"
+        q = f"isolation.ratio.txn_us_stash_over_floor.among_{n}"
+        per = f" {r[q + '.rounds']}" if q + ".rounds" in r else ""
+        rows += [
+            (f"among {int(n):,} tenants: (b) as the application role, µs per transaction (tenant_enter + SELECT; "
+             "medians of the rounds)",
+             txn(f"{k}.stash", "enter"), ""),
+            ("… (a) the floor as the administrator, µs (set_config + SELECT)", txn(f"{k}.floor", "set_config"),
+             "baseline"),
+            (f"… (b) / (a) (median of the per-round ratios{per})", opt(q), judge(q, lambda x: x <= 1.15, "≤ 1.15")),
+            ("… COMMIT, not in the sum, (b) / (a), µs",
+             f"{r[f'{k}.stash.commit']} / {r[f'{k}.floor.commit']}" if f"{k}.stash.commit" in r else opt(f"{k}.stash.commit"),
+             ""),
+            ("… times pg_stat_statements evicted entries during (b)'s runs (one entry per tenant role and statement; "
+             "the means are those of the entries left)", opt(f"{k}.stash.pgss_deallocs"), ""),
+        ]
+    return rows
 
 
 def judge(key, test, text):
