@@ -31,10 +31,14 @@ pub(crate) fn flush_own_commits() {
     // (this backend's own commit record's end is) and may raise an error like any WAL
     // write, which is a normal PostgreSQL error here; SyncRepWaitForLSN returns at once
     // unless synchronous replication is configured, and otherwise waits on its latch,
-    // handling cancel and termination itself, as it does for every commit.  Neither is
-    // called inside a critical section.
+    // handling cancel and termination itself, as it does for every commit.  It must be
+    // called with interrupts held, as the commit path calls it (PostgreSQL 18 asserts
+    // it): HOLD_INTERRUPTS / RESUME_INTERRUPTS around it; an error inside resets the
+    // count (errfinish).  Neither is called inside a critical section.
     unsafe {
         pg_sys::XLogFlush(lsn);
+        pg_sys::InterruptHoldoffCount += 1;
         pg_sys::SyncRepWaitForLSN(lsn, true);
+        pg_sys::InterruptHoldoffCount -= 1;
     }
 }
