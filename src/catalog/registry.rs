@@ -145,9 +145,9 @@ fn layout() -> Option<Layout> {
     if let Some(layout) = LAYOUT.get().filter(|l| l.generation == generation) {
         return Some(layout);
     }
-    let (table, _) = objects::relation_and_owner("stash", c"tenants")?;
-    let (by_slug, _) = objects::relation_and_owner("stash", c"tenants_slug_key")?;
-    let (by_id, _) = objects::relation_and_owner("stash", c"tenants_pkey")?;
+    let table = objects::relation_oid("stash", c"tenants")?;
+    let by_slug = objects::relation_oid("stash", c"tenants_slug_key")?;
+    let by_id = objects::relation_oid("stash", c"tenants_pkey")?;
     let attnum = |name: &std::ffi::CStr| objects::attnum(table, name);
     let layout = Layout {
         generation,
@@ -172,12 +172,18 @@ pub(crate) fn find_latest(key: &Key) -> Option<Tenant> {
         // the indexes are not where 0.3.0 made them: the general path still works
         return crate::pg::snapshot::with_latest_snapshot(|| find(key));
     };
-    let (index, column, eq, datum) = match key {
+    let (index, column, eq, key) = match key {
         Key::Slug(s) => (l.by_slug, l.slug, pg_sys::F_TEXTEQ, s.into_datum()),
         Key::Id(id) => (l.by_id, l.id, pg_sys::F_UUID_EQ, id.into_datum()),
     };
-    let datum = datum.or_raise("a key converts to a Datum");
-    index::unique_row_at_latest(l.table, index, column, eq, datum, |tuple, desc| {
+    let key = key.or_raise("a key converts to a Datum");
+    let equal = index::Equal {
+        index,
+        column,
+        eq,
+        key,
+    };
+    index::unique_row_at_latest(l.table, equal, |tuple, desc| {
         // SAFETY: `tuple` is a row of stash.tenants and `desc` its descriptor, valid
         // during this closure (unique_row_at_latest); the attribute numbers are that
         // table's (Layout); every column read here is NOT NULL, and from_datum copies
@@ -188,10 +194,7 @@ pub(crate) fn find_latest(key: &Key) -> Option<Tenant> {
             };
             let id = pgrx::Uuid::from_datum(get(l.id), false).or_raise("id is a uuid");
             let slug = String::from_datum(get(l.slug), false).or_raise("slug is text");
-            let schema =
-                std::ffi::CStr::from_ptr(get(l.schema_name).cast_mut_ptr::<std::ffi::c_char>())
-                    .to_string_lossy()
-                    .into_owned();
+            let schema = index::name_text(get(l.schema_name));
             let status = String::from_datum(get(l.status), false).or_raise("status is text");
             Tenant {
                 id,
@@ -212,7 +215,7 @@ pub(crate) fn find_latest(key: &Key) -> Option<Tenant> {
 /// snapshot without SPI (see [`find_latest`]).
 pub(crate) fn app_roles_at_latest() -> Vec<(String, bool)> {
     crate::catalog::version::check();
-    let Some((table, _)) = objects::relation_and_owner("stash", c"app_role_registry") else {
+    let Some(table) = objects::relation_oid("stash", c"app_role_registry") else {
         return Vec::new(); // 0.1.0's schema: no application roles yet
     };
     let (Some(name), Some(token)) = (
@@ -229,12 +232,7 @@ pub(crate) fn app_roles_at_latest() -> Vec<(String, bool)> {
         unsafe {
             let role = index::column(tuple, desc, name).or_raise("role_name is NOT NULL");
             let required = index::column(tuple, desc, token).or_raise("token_required is NOT NULL");
-            roles.push((
-                std::ffi::CStr::from_ptr(role.cast_mut_ptr::<std::ffi::c_char>())
-                    .to_string_lossy()
-                    .into_owned(),
-                required.value() != 0,
-            ));
+            roles.push((index::name_text(role), required.value() != 0));
         }
     });
     roles

@@ -242,8 +242,9 @@ fn migrate_all_claim(
             continue;
         };
         let target = Target::tenant(id, &slug, &schema);
-        // The batch judged "needs work" with an older snapshot: a session that finished
-        // this tenant since leaves nothing to do, which the engine finds out by itself.
+        // The run's count judged "needs work" with an older snapshot: a session that
+        // finished this tenant since leaves nothing to do, which the engine finds out by
+        // itself.
         // Move on here rather than through a COMMIT and a round trip, or parallel
         // sessions end up trailing each other over the same tenants.  (Under REPEATABLE
         // READ, which the procedure avoids, a tenant changed since the snapshot is such a

@@ -139,18 +139,22 @@ pub(crate) fn extension_version(name: &CStr) -> Option<String> {
     }
 }
 
-/// The oid and owner of table `schema.name`, None if there is no such relation.
-pub(crate) fn relation_and_owner(schema: &str, name: &CStr) -> Option<(pg_sys::Oid, pg_sys::Oid)> {
+/// The oid of relation `schema.name`, None if there is none.
+pub(crate) fn relation_oid(schema: &str, name: &CStr) -> Option<pg_sys::Oid> {
     let namespace = schema_oid(schema)?;
     // SAFETY: get_relname_relid reads the NUL-terminated `name` (alive for the call) and
-    // returns InvalidOid when there is no such relation; SearchSysCache1 on RELOID returns
-    // NULL or a pinned pg_class tuple whose data is a FormData_pg_class (GETSTRUCT), the
-    // owner copied out before ReleaseSysCache unpins it.
+    // returns InvalidOid when there is no such relation.
+    let relid = unsafe { pg_sys::get_relname_relid(name.as_ptr(), namespace) };
+    (relid != pg_sys::InvalidOid).then_some(relid)
+}
+
+/// The oid and owner of relation `schema.name`, None if there is no such relation.
+pub(crate) fn relation_and_owner(schema: &str, name: &CStr) -> Option<(pg_sys::Oid, pg_sys::Oid)> {
+    let relid = relation_oid(schema, name)?;
+    // SAFETY: SearchSysCache1 on RELOID returns NULL or a pinned pg_class tuple whose
+    // data is a FormData_pg_class (GETSTRUCT), the owner copied out before
+    // ReleaseSysCache unpins it.
     unsafe {
-        let relid = pg_sys::get_relname_relid(name.as_ptr(), namespace);
-        if relid == pg_sys::InvalidOid {
-            return None;
-        }
         let tuple = pg_sys::SearchSysCache1(
             pg_sys::SysCacheIdentifier::RELOID as _,
             pg_sys::Datum::from(relid),
