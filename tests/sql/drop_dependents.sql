@@ -37,3 +37,34 @@ SELECT stash.tenant_drop('initech');
 DROP FUNCTION public.order_total(tenant_initech.orders);
 ALTER TABLE public.tickets ALTER COLUMN n DROP DEFAULT;
 SELECT stash.tenant_drop('initech');
+
+-- a trigger and a row-level policy belong to their table: on a table outside, calling a
+-- tenant's function, they are outside dependents; inside the tenant (with a view over a
+-- view, a column default and a policy) they are the tenant's own and drop with it
+SELECT stash.migration_add(3, 'guards', $m$
+  CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+  CREATE FUNCTION visible(total numeric) RETURNS boolean LANGUAGE sql AS 'SELECT total > 0';
+  CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+  ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY orders_visible ON orders USING (visible(total));
+  CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+  CREATE VIEW biggest_orders AS SELECT * FROM big_orders WHERE total > 1000;
+  ALTER TABLE orders ADD COLUMN n bigint DEFAULT nextval('numbers')
+$m$);
+SELECT slug FROM stash.tenant_create('hooli');
+SELECT slug FROM stash.tenant_create('umbrella');
+CREATE TABLE public.audit (total numeric);
+ALTER TABLE public.audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_visible ON public.audit USING (tenant_hooli.visible(total));
+CREATE VIEW public.top_orders AS SELECT * FROM tenant_hooli.biggest_orders;
+CREATE TRIGGER audit_touch BEFORE UPDATE ON public.audit FOR EACH ROW EXECUTE FUNCTION tenant_umbrella.touch();
+SELECT stash.tenant_drop('hooli');
+-- each on its own is enough
+DROP VIEW public.top_orders;
+SELECT stash.tenant_drop('hooli');
+DROP POLICY audit_visible ON public.audit;
+SELECT stash.tenant_drop('hooli');
+SELECT stash.tenant_drop('umbrella');
+DROP TRIGGER audit_touch ON public.audit;
+SELECT stash.tenant_drop('umbrella');
+SELECT slug FROM stash.tenants ORDER BY slug;
