@@ -29,6 +29,12 @@ fleet = r.get("fleet.size") or next(k.split("_")[-2] for k in r if k.startswith(
 only = os.environ.get("BENCH_ONLY", "").split()
 
 
+def run_value(name, env, default):
+    """A fact of the run: the results' `run.NAME` (bench.py notes it, so a stored run renders
+    as it ran), else bench.py's environment variable ENV, else DEFAULT."""
+    return r.get(f"run.{name}") or os.environ.get(env) or default
+
+
 def want(section):
     return not only or section in only
 
@@ -106,7 +112,7 @@ def transaction_rows():
             return opt(key)
         return f"{r[key]} ({r.get(f'{key}.{head}', '?')} + {r.get(f'{key}.select', '?')})"
 
-    rows = [("6. isolation, a tenant transaction's server time (pg_stat_statements, `track = top`, reset before each run): "
+    rows = [("6. isolation, a tenant transaction's server time (pg_stat_statements, `track = top`, counters read before and after each run, after an untimed warm-up): "
              "the enter or floor statement + the tenant's `SELECT v FROM items WHERE id = $1` (set_config leaves "
              "the path's lookup to the SELECT); (b) `tenant_enter` as the application role, role switch included, "
              "against the floor (a) `set_config('search_path', …, true)` as the administrator; fresh connections, "
@@ -285,11 +291,11 @@ def fleet_rows():
 def cli_section():
     """bench/cli.md: `stash migrate --jobs N` against `CALL stash.migrate_all()` in one session."""
     n, up, jobs, rounds = r["cli.from_version"], int(r["cli.from_version"]) + 1, r["cli.jobs"], r["cli.rounds"]
-    pg = os.environ.get("PG_VERSION", "?")
+    pg = run_value("pg_version", "PG_VERSION", "?")
     asserts = " (built with --enable-cassert)" if r.get("settings.debug_assertions") == "on" else " (without assertions)"
     env = [f"{k}={shlex.quote(os.environ[k])}" for k in ("STASH_NO_INSTALL", "BENCH_ONLY", "BENCH_PG_CONFIG")
            if os.environ.get(k)]
-    cmd = " ".join(env + ["make bench", f"PG={os.environ.get('BENCH_PGV', '17')}"])
+    cmd = " ".join(env + ["make bench", f"PG={run_value('pgv', 'BENCH_PGV', '17')}"])
     plural = "s" if rounds != "1" else ""
     out = [f"""## `stash migrate --jobs {jobs}` vs `CALL stash.migrate_all()` (`{cmd}`, PostgreSQL {pg}, {datetime.date.today()})
 
@@ -360,9 +366,9 @@ if CLI_ONLY:
     sys.exit(0)
 
 # the sizes of this run (bench.py passes them; the defaults are make bench's)
-duration = os.environ.get("BENCH_DUR", "30")
-clients = os.environ.get("BENCH_CLIENTS", "4")
-n_mid = f'{int(os.environ.get("BENCH_N_MID", "1000")):,}'
+duration = run_value("dur", "BENCH_DUR", "30")
+clients = run_value("clients", "BENCH_CLIENTS", "4")
+n_mid = f'{int(run_value("n_mid", "BENCH_N_MID", "1000")):,}'
 rows = []
 for section, make in [("enter", enter_rows), ("isolation", isolation_rows), ("provision", provision_rows),
                       ("migrate", migrate_rows), ("tokens", tokens_rows), ("pool", pool_rows)]:
@@ -370,7 +376,7 @@ for section, make in [("enter", enter_rows), ("isolation", isolation_rows), ("pr
         rows += make()
 rows += fleet_rows()
 
-pg = os.environ.get("PG_VERSION", "?")
+pg = run_value("pg_version", "PG_VERSION", "?")
 asserts = (" **built with --enable-cassert (assertions on): absolute numbers are not production numbers**"
            if r.get("settings.debug_assertions") == "on" else "")
 print(f"""# Benchmarks
@@ -394,6 +400,66 @@ for name, value, goal in rows:
         print(f"| **{name}** | | |")
     else:
         print(f"| {name} | {value} | {goal} |")
+
+# #26's goals, one column per PostgreSQL version: this run's results, and those of the
+# latest full-mode run on each other version (bench.py keeps them in bench/results/)
+GOALS = [
+    ("`CALL stash.migrate_all()` / the streamed client script, durable commits (4.)",
+     "migrate_all.durable.ratio.migrate_all_over_script", lambda x: x >= 1.0, "≥ 1.0"),
+    ("2 sessions / 1 session (4.)", "migrate_all.sessions.ratio.two_over_one", lambda x: x >= 1.6, "≥ 1.6"),
+    ("nothing pending over the fleet, s (4.)", "migrate_all.nothing_pending_s", lambda x: x < 0.2, "< 0.2"),
+    ("rollbacks / forward migrations, same round (4.)", "migrate_all.rollback.ratio.back_over_forward",
+     lambda x: x >= 0.9, "≥ 0.9"),
+    ("`tenant_create` / raw DDL, the fleet present (3.)", "create.fleet.ratio.time_over_raw",
+     lambda x: x <= 1.2, "≤ 1.2"),
+    ("… that ratio with the fleet / with 100 present (3.)", "create.ratio.fleet_over_small",
+     lambda x: x <= 1.1, "≤ 1.1"),
+    ("`tenant_drop` / `DROP SCHEMA … CASCADE`, the fleet present (5.)", "drop.fleet.ratio.time_over_raw",
+     lambda x: x <= 1.3, "≤ 1.3"),
+    ("10,000 one-table tenants created, s", "fleet.create_s", lambda x: x <= 40, "≤ 40"),
+    ("a tenant transaction's server time, `tenant_enter` as the application role / the floor, "
+     "among 10 (6.)", "isolation.ratio.txn_us_stash_over_floor.among_10", lambda x: x <= 1.15, "≤ 1.15"),
+    ("… among the fleet (6.)", "isolation.ratio.txn_us_stash_over_floor.among_{fleet}",
+     lambda x: x <= 1.15, "≤ 1.15"),
+]
+
+
+def results_by_version():
+    """{major: results} of bench/results/pg*.tsv, this run's own in place of its version's."""
+    out = {}
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "results")
+    for name in sorted(os.listdir(here)) if os.path.isdir(here) else []:
+        if name.startswith("pg") and name.endswith(".tsv"):
+            with open(os.path.join(here, name)) as fh:
+                out[name[2:-4]] = dict(line.rstrip("\n").split("\t", 1) for line in fh if "\t" in line)
+    out[run_value("pgv", "BENCH_PGV", "17")] = r
+    return dict(sorted(out.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0))
+
+
+def goal_cell(res, key, test):
+    key = key.replace("{fleet}", res.get("fleet.size", ""))
+    if key not in res:
+        return "not run"
+    if key == "fleet.create_s" and res.get("fleet.size") != "10000":
+        return f"{res[key]} (at {res.get('fleet.size')}: not judged)"
+    try:
+        return f"{res[key]}: {verdict(test(float(res[key])))}"
+    except ValueError:
+        return res[key]
+
+
+if not only:
+    runs = results_by_version()
+    print("\n### #26's goals by PostgreSQL version\n")
+    print("Each column is one `make bench PG=N` run (the fleet of 10,000 tenants; the sections named); "
+          "every value is judged against a baseline measured in the same run.\n")
+    print("| goal | " + " | ".join(f"PostgreSQL {res.get('run.pg_version', v)}" for v, res in runs.items())
+          + " | goal |")
+    print("|---|" + "---:|" * len(runs) + "---|")
+    print("| run | " + " | ".join(f"{res.get('run.date', '?')}, commit {res.get('run.commit', '?')}, "
+                                   f"{res.get('run.sections', 'every section')}" for res in runs.values()) + " | |")
+    for label, key, test, text in GOALS:
+        print(f"| {label} | " + " | ".join(goal_cell(res, key, test) for res in runs.values()) + f" | {text} |")
 
 if want("pool"):
     print("""

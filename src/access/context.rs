@@ -85,6 +85,16 @@ fn lookup_and_lock(key: &Key) -> std::rc::Rc<cache::Entry> {
     }
 }
 
+thread_local! {
+    /// search_path as it was before the first tenant_enter of the transaction, for
+    /// tenant_exit.  Read only while a tenant is entered (`stash.tenant` set), which a
+    /// COMMIT, ROLLBACK or ROLLBACK TO SAVEPOINT undoes with the path itself: a stale value
+    /// is never read, and the next first enter replaces it.  Kept here rather than in a
+    /// SET LOCAL setting, which cost every tenant transaction a GUC write (bench/findings.md).
+    static OUTER_SEARCH_PATH: std::cell::RefCell<Option<std::ffi::CString>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Enters the tenant named by `key` for an already admitted caller.
 pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     // Before the tenant's own catalog entries are loaded: what is released is the other
@@ -110,7 +120,7 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
     }
     if !settings::in_tenant() {
         let outer = guc::value(c"search_path").or_raise("search_path is always a setting");
-        guc::set_local_cstr(settings::OUTER_SEARCH_PATH_NAME, &outer);
+        OUTER_SEARCH_PATH.replace(Some(outer));
     }
     tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
     guc::set_local_cstr(settings::TENANT_NAME, tenant.slug_cstr());
@@ -140,10 +150,8 @@ fn tenant_exit() {
         return;
     }
     isolation::switch_back();
-    guc::set_local(
-        c"search_path",
-        &settings::outer_search_path().unwrap_or_default(),
-    );
+    let outer = OUTER_SEARCH_PATH.take().unwrap_or_default();
+    guc::set_local_cstr(c"search_path", &outer);
     guc::set_local(settings::TENANT_NAME, "");
     guc::set_local(settings::TENANT_ID_NAME, "");
 }

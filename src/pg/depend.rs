@@ -4,10 +4,10 @@
 //! SQL form of this walk was planned afresh on every tenant_drop: 2–2.6 ms of planning
 //! for a check that finds nothing in nearly every drop (bench/findings.md).  The SQL in
 //! tenant::schema still describes what is found; this only says whether to run it.
+use super::index::column;
 use pgrx::pg_sys;
 use pgrx::pg_sys::DependencyType::{DEPENDENCY_AUTO, DEPENDENCY_NORMAL};
 use std::collections::HashSet;
-use super::index::column;
 
 /// Catalogs whose headers pgrx's bindings leave out: the fixed oids and attribute numbers
 /// genbki gives them (catalog/pg_depend_d.h and the others; the same in PostgreSQL 15–18).
@@ -100,18 +100,21 @@ fn dependents_of(
         );
         let desc = (*rel).rd_att;
         let oid = |tuple, attnum| {
-            column(tuple, desc, attnum).map_or(pg_sys::InvalidOid, |d| {
-                pg_sys::Oid::from(d.value() as u32)
-            })
+            column(tuple, desc, attnum)
+                .map_or(pg_sys::InvalidOid, |d| pg_sys::Oid::from(d.value() as u32))
         };
         loop {
             let tuple = pg_sys::systable_getnext(scan);
             if tuple.is_null() {
                 break;
             }
-            let deptype = column(tuple, desc, catalog::DEPEND_DEPTYPE).map_or(0, |d| d.value() as u8);
+            let deptype =
+                column(tuple, desc, catalog::DEPEND_DEPTYPE).map_or(0, |d| d.value() as u8);
             found.push((
-                (oid(tuple, catalog::DEPEND_CLASSID), oid(tuple, catalog::DEPEND_OBJID)),
+                (
+                    oid(tuple, catalog::DEPEND_CLASSID),
+                    oid(tuple, catalog::DEPEND_OBJID),
+                ),
                 deptype,
             ));
         }
@@ -185,14 +188,8 @@ fn oid_column_by_oid(
             pg_sys::RegProcedure::from(pg_sys::F_OIDEQ),
             pg_sys::Datum::from(objid),
         );
-        let scan = pg_sys::systable_beginscan(
-            rel,
-            index,
-            true,
-            std::ptr::null_mut(),
-            1,
-            key.as_mut_ptr(),
-        );
+        let scan =
+            pg_sys::systable_beginscan(rel, index, true, std::ptr::null_mut(), 1, key.as_mut_ptr());
         let tuple = pg_sys::systable_getnext(scan);
         let value = if tuple.is_null() {
             None

@@ -24,12 +24,10 @@ static TOKEN_TENANT_CLAIM: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"tenant"));
 static TOKEN_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static ALLOW_RESET: GucSetting<bool> = GucSetting::<bool>::new(false);
-static OUTER_SEARCH_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static COMMIT_MARKER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) const TENANT_NAME: &CStr = c"stash.tenant";
 pub(crate) const TENANT_ID_NAME: &CStr = c"stash.tenant_id";
-pub(crate) const OUTER_SEARCH_PATH_NAME: &CStr = c"stash.outer_search_path";
 /// Set by nothing but isolation.rs, at the commit of a tenant transaction: see
 /// isolation::changed_settings.
 pub(crate) const COMMIT_MARKER_NAME: &CStr = c"stash.commit_marker";
@@ -66,14 +64,6 @@ pub(crate) fn init() {
         c"Id of the tenant entered in this transaction (read-only; set by stash.tenant_enter).",
         c"",
         &TENANT_ID,
-        GucContext::Suset,
-        context_flags,
-    );
-    GucRegistry::define_string_guc(
-        OUTER_SEARCH_PATH_NAME,
-        c"search_path in force before the first stash.tenant_enter of this transaction.",
-        c"",
-        &OUTER_SEARCH_PATH,
         GucContext::Suset,
         context_flags,
     );
@@ -171,9 +161,6 @@ pub(crate) fn token_tenant_claim() -> String {
 }
 pub(crate) fn token_audience() -> Option<String> {
     non_empty(&TOKEN_AUDIENCE)
-}
-pub(crate) fn outer_search_path() -> Option<String> {
-    current(&OUTER_SEARCH_PATH).map(|s| s.to_string_lossy().into_owned())
 }
 /// Why a value of `stash.shared_schemas` is refused, if it is: it must parse, and it may
 /// not name `pg_temp` (tenant_enter puts it last itself) or `pg_catalog` (searched first

@@ -53,6 +53,29 @@ SELECT stash.current_tenant() IS NULL AS no_tenant;
 SHOW search_path;
 COMMIT;
 
+-- tenant_exit returns to the path in force at this transaction's first enter: not an
+-- earlier transaction's, nor the one before an enter that a savepoint rolled back
+SET search_path = public, pg_catalog;
+BEGIN;
+SELECT stash.tenant_enter('acme');
+COMMIT;
+SET search_path = "$user", public;
+BEGIN;
+SET LOCAL search_path = pg_catalog, public;
+SAVEPOINT s;
+SELECT stash.tenant_enter('globex');
+ROLLBACK TO SAVEPOINT s;
+SET LOCAL search_path = public;
+SELECT stash.tenant_enter('acme');
+SELECT stash.tenant_exit();
+SHOW search_path;
+SELECT stash.tenant_enter('globex');
+SELECT stash.tenant_exit();
+SHOW search_path;
+COMMIT;
+SHOW search_path;
+SET search_path = public;
+
 -- stash.shared_schemas chooses what follows the tenant schema in search_path
 CREATE SCHEMA shared;
 SET stash.shared_schemas = 'shared, public';
