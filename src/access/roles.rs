@@ -167,18 +167,22 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
     let owner =
         schema_owner_name(schema).unwrap_or_else(|| errors::tenant_schema_missing(slug, schema));
     let o = quote_identifier(&owner);
-    // GRANT of a membership that exists raises a NOTICE: ask first
-    let member = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+    // GRANT of a membership that exists raises a NOTICE: ask first (a role just created
+    // is a member of nothing)
+    let member = !created
+        && Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
                          WHERE m.member = $1::regrole AND m.roleid = $2::regrole)",
-        &[role.clone().into(), group.clone().into()],
-    )
-    .unwrap_or(None)
-    .unwrap_or(false);
-    if !member {
-        run_as_owner(&format!("GRANT {g} TO {r}"));
-    }
-    let mut grants = format!("GRANT USAGE ON SCHEMA {s} TO {r};");
+            &[role.clone().into(), group.clone().into()],
+        )
+        .unwrap_or(None)
+        .unwrap_or(false);
+    let mut grants = if member {
+        String::new()
+    } else {
+        format!("GRANT {g} TO {r};")
+    };
+    grants.push_str(&format!("GRANT USAGE ON SCHEMA {s} TO {r};"));
     for (privileges, objects) in objects_in_schema(schema) {
         grants.push_str(&format!("GRANT {privileges} {objects} TO {r};"));
     }
@@ -196,38 +200,22 @@ pub(crate) fn provide(slug: &str, id: pgrx::Uuid, schema: &str) -> bool {
 /// (privileges, object list) for one GRANT each, leaving out empty lists.  Those GRANTs
 /// find their objects by scanning all of pg_class and pg_proc (no index on the namespace):
 /// at 10,000 tenants that was two thirds of tenant_create, for a schema just created and
-/// still empty (bench/findings.md).  The objects of a schema are found here as DROP SCHEMA
-/// finds them, through the namespace's pg_depend entries (an index scan).
+/// still empty (bench/findings.md).  The objects come from the namespace's pg_depend
+/// entries, as DROP SCHEMA finds them, without SPI (a query here was planned afresh in
+/// every tenant_create: its CREATE SCHEMA invalidates the backend's cached plans).
 fn objects_in_schema(schema: &str) -> Vec<(&'static str, String)> {
-    let lists = Spi::get_three_with_args::<String, String, String>(
-        "WITH o AS (
-             SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
-              WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
-                AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_namespace
-                                                        WHERE nspname OPERATOR(pg_catalog.=) $1::pg_catalog.name)
-                AND d.deptype OPERATOR(pg_catalog.=) 'n')
-         SELECT (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', $1, c.relname), ', ')
-                   FROM o JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.objid
-                  WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                    AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,v,m,f,p}')),
-                (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', $1, c.relname), ', ')
-                   FROM o JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.objid
-                  WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                    AND c.relkind OPERATOR(pg_catalog.=) 'S'),
-                (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I(%s)', $1, p.proname, pg_catalog.oidvectortypes(p.proargtypes)), ', ')
-                   FROM o JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) o.objid
-                  WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass)",
-        &[schema.to_string().into()],
-    )
-    .or_raise_with(|| format!("list the objects of schema {schema}"));
-    let (tables, sequences, routines) = lists;
+    let Some(namespace) = objects::schema_oid(schema) else {
+        return Vec::new();
+    };
+    let contents = crate::pg::depend::schema_contents(namespace);
     [
-        ("SELECT, INSERT, UPDATE, DELETE ON TABLE", tables),
-        ("USAGE, SELECT, UPDATE ON SEQUENCE", sequences),
-        ("EXECUTE ON ROUTINE", routines),
+        ("SELECT, INSERT, UPDATE, DELETE ON TABLE", contents.tables),
+        ("USAGE, SELECT, UPDATE ON SEQUENCE", contents.sequences),
+        ("EXECUTE ON ROUTINE", contents.routines),
     ]
     .into_iter()
-    .filter_map(|(privileges, list)| list.map(|l| (privileges, l)))
+    .filter(|(_, list)| !list.is_empty())
+    .map(|(privileges, list)| (privileges, list.join(", ")))
     .collect()
 }
 

@@ -1,9 +1,10 @@
-//! Whether anything outside a schema depends on an object inside it, answered from
-//! `pg_depend` by index scans and the catalog caches, without SPI.  DROP SCHEMA
-//! invalidates every cached plan of the backend (the namespace syscache callback), so the
-//! SQL form of this walk was planned afresh on every tenant_drop: 2–2.6 ms of planning
-//! for a check that finds nothing in nearly every drop (bench/findings.md).  The SQL in
-//! tenant::schema still describes what is found; this only says whether to run it.
+//! A schema's objects and what depends on them, answered from `pg_depend` by index scans
+//! and the catalog caches, without SPI.  DROP SCHEMA and CREATE SCHEMA invalidate every
+//! cached plan of the backend (the namespace syscache callback), so SQL run by
+//! tenant_drop and tenant_create after them is planned afresh each time: the SQL form of
+//! the dependents walk cost 2–2.6 ms of planning per drop, for a check that finds nothing
+//! in nearly every drop (bench/findings.md).  The SQL in tenant::schema still describes
+//! what is found; this only says whether to run it.
 use super::index::column;
 use pgrx::pg_sys;
 use pgrx::pg_sys::DependencyType::{DEPENDENCY_AUTO, DEPENDENCY_NORMAL};
@@ -59,6 +60,81 @@ pub(crate) fn any_outside_dependent(namespace: pg_sys::Oid) -> bool {
         }
     }
     false
+}
+
+/// What a schema holds that GRANT … ON ALL TABLES / SEQUENCES / ROUTINES IN SCHEMA would
+/// grant on, as qualified, quoted SQL names: tables, views, materialized views, foreign and
+/// partitioned tables; sequences; functions, procedures and aggregates.  Found through
+/// the namespace's normal dependencies, as DROP SCHEMA finds its objects — those GRANTs
+/// scan all of pg_class and pg_proc, which have no index on the namespace.
+#[derive(Default)]
+pub(crate) struct SchemaContents {
+    pub tables: Vec<String>,
+    pub sequences: Vec<String>,
+    pub routines: Vec<String>,
+}
+
+pub(crate) fn schema_contents(namespace: pg_sys::Oid) -> SchemaContents {
+    let mut contents = SchemaContents::default();
+    for ((classid, objid), deptype) in dependents_of((pg_sys::NamespaceRelationId, namespace)) {
+        if deptype != DEPENDENCY_NORMAL as u8 {
+            continue;
+        }
+        if classid == pg_sys::RelationRelationId {
+            // SAFETY: get_rel_relkind and get_rel_name read the relation's syscache entry
+            // by an oid passed by value (0 and NULL for a relation that is gone); the
+            // name, palloc'd, is copied by qualified_name.
+            let (kind, name) = unsafe {
+                (
+                    pg_sys::get_rel_relkind(objid) as u8,
+                    pg_sys::get_rel_name(objid),
+                )
+            };
+            let list = match kind {
+                b'r' | b'v' | b'm' | b'f' | b'p' => &mut contents.tables,
+                b'S' => &mut contents.sequences,
+                _ => continue,
+            };
+            if let Some(qualified) = qualified_name(namespace, name) {
+                list.push(qualified);
+            }
+        } else if classid == pg_sys::ProcedureRelationId {
+            // SAFETY: format_procedure_qualified reads the function's syscache entry by an
+            // oid passed by value (an oid pg_depend names exists) and returns a palloc'd,
+            // NUL-terminated "schema.name(argument types)", quoted where needed.
+            let text = unsafe { pg_sys::format_procedure_qualified(objid) };
+            // SAFETY: `text` is that non-NULL NUL-terminated string, copied at once.
+            contents.routines.push(
+                unsafe { std::ffi::CStr::from_ptr(text) }
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    contents
+}
+
+/// `schema.name` quoted, for the relation named `name` (a palloc'd C string, or NULL)
+/// in schema `namespace`.
+fn qualified_name(namespace: pg_sys::Oid, name: *mut std::ffi::c_char) -> Option<String> {
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: get_namespace_name returns a palloc'd copy of the schema's name or NULL
+    // (checked); quote_qualified_identifier reads both NUL-terminated names and returns
+    // a palloc'd NUL-terminated result, copied at once.
+    unsafe {
+        let schema = pg_sys::get_namespace_name(namespace);
+        if schema.is_null() {
+            return None;
+        }
+        let quoted = pg_sys::quote_qualified_identifier(schema, name);
+        Some(
+            std::ffi::CStr::from_ptr(quoted)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
 }
 
 /// The `pg_depend` rows whose referenced object is `(classid, objid)`, any sub-object:
