@@ -121,8 +121,11 @@ fn printable(c: char) -> String {
 pub(crate) fn role_name(slug: &str, id: pgrx::Uuid) -> String {
     let hex: String = id.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
     let short = &slug[..slug.len().min(40)];
-    format!("stash_{short}_{}", &hex[20..])
+    format!("{ROLE_PREFIX}{short}_{}", &hex[20..])
 }
+
+/// What every tenant role's name starts with.
+pub(crate) const ROLE_PREFIX: &str = "stash_";
 
 #[cfg(test)]
 mod unit {

@@ -6,16 +6,17 @@ use std::ffi::{CStr, CString};
 
 /// SET LOCAL, done with superuser context so it also works for the PGC_SUSET context
 /// GUCs; reverts at the end of the (sub)transaction like any SET LOCAL.
-pub(crate) fn set_local(name: &CStr, value: &str) {
+pub(crate) fn set_local(name: &'static CStr, value: &str) {
     let value = CString::new(value).or_raise("GUC values never contain NUL");
     set_local_cstr(name, &value);
 }
 
-pub(crate) fn set_local_cstr(name: &CStr, value: &CStr) {
+pub(crate) fn set_local_cstr(name: &'static CStr, value: &CStr) {
     set(name, value, pg_sys::GucAction::GUC_ACTION_LOCAL);
 }
 
-fn set(name: &CStr, value: &CStr, action: pg_sys::GucAction::Type) {
+#[cfg(not(any(feature = "pg17", feature = "pg18")))]
+fn set(name: &'static CStr, value: &CStr, action: pg_sys::GucAction::Type) {
     // SAFETY: `name` and `value` are NUL-terminated (CStrs) and live for the call;
     // set_config_option copies the value before it keeps it.  With elevel 0 a refused
     // value is raised as an ERROR, through pgrx's error boundary; callers run inside a
@@ -26,6 +27,59 @@ fn set(name: &CStr, value: &CStr, action: pg_sys::GucAction::Type) {
             value.as_ptr(),
             pg_sys::GucContext::PGC_SUSET,
             pg_sys::GucSource::PGC_S_SESSION,
+            action,
+            true,
+            0,
+            false,
+        );
+    }
+}
+
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+thread_local! {
+    /// PostgreSQL 17's handles of the settings assigned here, by the address of their
+    /// names (`'static`: an address is never another name's): set_config_option looks each name up in the GUC hash table on
+    /// every call, a twelfth of a tenant_enter among 10,000 tenants (bench/findings.md).
+    static HANDLES: std::cell::RefCell<Vec<(usize, *mut pg_sys::config_handle)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What set_config_option does (PostgreSQL 17's is a wrapper of exactly this call, with
+/// the current user as the role whose SET privilege is checked), through a handle kept
+/// per setting instead of a name lookup per call.
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+fn set(name: &'static CStr, value: &CStr, action: pg_sys::GucAction::Type) {
+    let key = name.as_ptr() as usize;
+    let cached = HANDLES.with(|h| h.borrow().iter().find(|(k, _)| *k == key).map(|(_, v)| *v));
+    let handle = match cached {
+        Some(handle) => handle,
+        None => {
+            // SAFETY: `name` is NUL-terminated; get_config_handle returns the setting's
+            // record, or NULL for a name that is no setting (then set_config_with_handle
+            // below looks the name up and raises, as set_config_option would).  A record is
+            // never freed once a module has defined its setting (a placeholder is replaced
+            // only by that definition): only the static names of defined settings (ours,
+            // defined in _PG_init before any call, and built-in ones) reach here.
+            let handle = unsafe { pg_sys::get_config_handle(name.as_ptr()) };
+            if !handle.is_null() {
+                HANDLES.with(|h| h.borrow_mut().push((key, handle)));
+            }
+            handle
+        }
+    };
+    // SAFETY: as for set_config_option: `name` and `value` are NUL-terminated and live
+    // for the call, the value is copied before it is kept, elevel 0 raises a refused value
+    // as an ERROR through pgrx's error boundary, inside the caller's transaction; `handle`
+    // is this name's record from get_config_handle (or NULL: looked up by name).  The role
+    // is the current user, as set_config_option passes for an interactive source.
+    unsafe {
+        pg_sys::set_config_with_handle(
+            name.as_ptr(),
+            handle,
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_SUSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GetUserId(),
             action,
             true,
             0,
@@ -96,7 +150,7 @@ impl NestLevel {
         }
     }
 
-    pub(crate) fn set(&self, name: &CStr, value: &str) {
+    pub(crate) fn set(&self, name: &'static CStr, value: &str) {
         let value = CString::new(value).or_raise("GUC values never contain NUL");
         set(name, &value, pg_sys::GucAction::GUC_ACTION_SAVE);
     }

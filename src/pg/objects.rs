@@ -25,6 +25,34 @@ pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
+/// Every role whose name starts with `prefix`, by name, read in one scan of pg_authid at
+/// the latest snapshot: a backend that enters thousands of tenants would otherwise miss
+/// the syscache once per tenant role, an index scan each (bench/findings.md).
+pub(crate) fn roles_with_prefix(prefix: &str) -> std::collections::HashMap<String, pg_sys::Oid> {
+    let mut roles = std::collections::HashMap::new();
+    super::index::rows_at_latest(pg_sys::AuthIdRelationId, |tuple, desc| {
+        // SAFETY: rows_at_latest passes valid pg_authid tuples with pg_authid's descriptor;
+        // rolname is a NOT NULL `name`, read and copied while the tuple is valid, and oid a
+        // NOT NULL oid passed by value.
+        unsafe {
+            let Some(name) =
+                super::index::column(tuple, desc, pg_sys::Anum_pg_authid_rolname as i16)
+            else {
+                return;
+            };
+            let name = super::index::name_text(name);
+            if !name.starts_with(prefix) {
+                return;
+            }
+            if let Some(oid) = super::index::column(tuple, desc, pg_sys::Anum_pg_authid_oid as i16)
+            {
+                roles.insert(name, pg_sys::Oid::from(oid.value() as u32));
+            }
+        }
+    });
+    roles
+}
+
 /// The name of the role `oid` (its oid as text if it was dropped meanwhile).
 pub(crate) fn name_of(oid: pg_sys::Oid) -> String {
     // SAFETY: with noerr, GetUserNameFromId returns NULL for an unknown oid (checked) or a

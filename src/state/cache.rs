@@ -137,7 +137,7 @@ impl Entry {
     pub(crate) fn role(&self) -> Option<pg_sys::Oid> {
         *self
             .role
-            .get_or_init(|| objects::role_oid(&crate::slug::role_name(self.slug(), self.id)))
+            .get_or_init(|| tenant_role_oid(&crate::slug::role_name(self.slug(), self.id)))
     }
 
     /// The oid of the tenant's schema, None if it is missing.  An oid survives a rename
@@ -268,6 +268,46 @@ pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
         });
     }
     APP_ROLES.with(|a| a.borrow().oids.get(&role).copied())
+}
+
+thread_local! {
+    /// Every tenant role's oid by name, read in one scan of pg_authid, and the
+    /// invalidation generation it is valid for (any change to pg_authid bumps it).
+    static TENANT_ROLES: RefCell<Option<(u64, HashMap<String, pg_sys::Oid>)>> =
+        const { RefCell::new(None) };
+}
+
+/// The oid of tenant role `name`.  Once this backend holds the whole registry (it enters
+/// many tenants), from one scan of every tenant role instead of a syscache miss — an
+/// index scan of pg_authid — at each tenant's first enter: among 10,000 tenants those
+/// misses were most of what fresh connections paid over warm ones (bench/findings.md).
+fn tenant_role_oid(name: &str) -> Option<pg_sys::Oid> {
+    let generation = invalidation::generation();
+    let complete = TENANTS.with(|c| {
+        let c = c.borrow();
+        c.complete && c.generation == generation
+    });
+    if !complete {
+        return objects::role_oid(name);
+    }
+    let known = TENANT_ROLES.with(|r| match &*r.borrow() {
+        Some((g, roles)) if *g == generation => Some(roles.get(name).copied()),
+        _ => None,
+    });
+    let found = match known {
+        Some(found) => found,
+        None => {
+            let roles = objects::roles_with_prefix(crate::slug::ROLE_PREFIX);
+            let found = roles.get(name).copied();
+            // an invalidation during the scan may cover what it returned: keep it only if none came
+            if invalidation::generation() == generation {
+                TENANT_ROLES.with(|r| *r.borrow_mut() = Some((generation, roles)));
+            }
+            found
+        }
+    };
+    // not in the scan: ask the syscache, which also sees this transaction's own changes
+    found.or_else(|| objects::role_oid(name))
 }
 
 /// The tenant for `key`, from the cache or the registry; None if there is no such tenant.
