@@ -6,8 +6,8 @@ private memory of one backend that enters every tenant of the fleet.
 
 The server time of a tenant transaction (#26's goal, where pg_stat_statements is loaded):
 among N_SMALL and among FLEET tenants, in RUNS interleaved rounds (the first variant
-alternating), fresh pgbench connections each run, pg_stat_statements `track = top` and reset
-before each run: (b) `enter_stash` as the application role, `tenant_enter` with its role
+alternating), fresh pgbench connections each run, pg_stat_statements `track = top` (its
+counters read before and after each run, see below): (b) `enter_stash` as the application role, `tenant_enter` with its role
 switch, and the floor (a) `enter_set_local`, `set_config('search_path', …, true)`, as the
 superuser.  A variant's server µs per transaction is its enter (or set_config) statement's
 mean plus the tenant's SELECT's: set_config only marks the path stale, the SELECT looks it

@@ -76,6 +76,12 @@ pub(crate) struct SchemaContents {
 
 pub(crate) fn schema_contents(namespace: pg_sys::Oid) -> SchemaContents {
     let mut contents = SchemaContents::default();
+    // SAFETY: get_namespace_name returns a palloc'd copy of the schema's name, or NULL for
+    // a schema that is gone (then it holds nothing either).
+    let schema = unsafe { pg_sys::get_namespace_name(namespace) };
+    if schema.is_null() {
+        return contents;
+    }
     for ((classid, objid), deptype) in dependents_of((pg_sys::NamespaceRelationId, namespace)) {
         if deptype != DEPENDENCY_NORMAL as u8 {
             continue;
@@ -95,7 +101,7 @@ pub(crate) fn schema_contents(namespace: pg_sys::Oid) -> SchemaContents {
                 b'S' => &mut contents.sequences,
                 _ => continue,
             };
-            if let Some(qualified) = qualified_name(namespace, name) {
+            if let Some(qualified) = qualified_name(schema, name) {
                 list.push(qualified);
             }
         } else if classid == pg_sys::ProcedureRelationId {
@@ -114,20 +120,15 @@ pub(crate) fn schema_contents(namespace: pg_sys::Oid) -> SchemaContents {
     contents
 }
 
-/// `schema.name` quoted, for the relation named `name` (a palloc'd C string, or NULL)
-/// in schema `namespace`.
-fn qualified_name(namespace: pg_sys::Oid, name: *mut std::ffi::c_char) -> Option<String> {
+/// `schema.name` quoted, for the relation named `name` (a palloc'd C string, or NULL) in
+/// the schema named `schema` (NUL-terminated).
+fn qualified_name(schema: *mut std::ffi::c_char, name: *mut std::ffi::c_char) -> Option<String> {
     if name.is_null() {
         return None;
     }
-    // SAFETY: get_namespace_name returns a palloc'd copy of the schema's name or NULL
-    // (checked); quote_qualified_identifier reads both NUL-terminated names and returns
-    // a palloc'd NUL-terminated result, copied at once.
+    // SAFETY: quote_qualified_identifier reads both NUL-terminated names and returns a
+    // palloc'd NUL-terminated result, copied at once.
     unsafe {
-        let schema = pg_sys::get_namespace_name(namespace);
-        if schema.is_null() {
-            return None;
-        }
         let quoted = pg_sys::quote_qualified_identifier(schema, name);
         Some(
             std::ffi::CStr::from_ptr(quoted)
@@ -248,32 +249,16 @@ fn oid_column_by_oid(
     objid: pg_sys::Oid,
     wanted: i16,
 ) -> Option<pg_sys::Oid> {
-    // SAFETY: the catalog is opened and closed here with AccessShareLock; the scan key
-    // compares its oid column, the only key of `index`, with an oid passed by value, by
-    // oid equality; the scan reads with the catalog snapshot (NULL).  The one tuple read
-    // is valid until the scan ends; the oid column (NOT NULL in each catalog this is
-    // called for) is copied out before that.
-    unsafe {
-        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
-        let rel = pg_sys::table_open(catalog, lock);
-        let mut key = std::mem::MaybeUninit::<pg_sys::ScanKeyData>::uninit();
-        pg_sys::ScanKeyInit(
-            key.as_mut_ptr(),
-            1, // the oid column of every catalog this is called for
-            pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
-            pg_sys::RegProcedure::from(pg_sys::F_OIDEQ),
-            pg_sys::Datum::from(objid),
-        );
-        let scan =
-            pg_sys::systable_beginscan(rel, index, true, std::ptr::null_mut(), 1, key.as_mut_ptr());
-        let tuple = pg_sys::systable_getnext(scan);
-        let value = if tuple.is_null() {
-            None
-        } else {
-            column(tuple, (*rel).rd_att, wanted).map(|d| pg_sys::Oid::from(d.value() as u32))
-        };
-        pg_sys::systable_endscan(scan);
-        pg_sys::table_close(rel, lock);
-        value
-    }
+    let equal = super::index::Equal {
+        index,
+        column: 1, // the oid column of every catalog this is called for
+        eq: pg_sys::F_OIDEQ,
+        key: pg_sys::Datum::from(objid),
+    };
+    super::index::unique_row_at_latest(catalog, equal, |tuple, desc| {
+        // SAFETY: unique_row_at_latest passes a valid row of `catalog` with its
+        // descriptor; the column is an oid, passed by value.
+        unsafe { column(tuple, desc, wanted) }.map(|d| pg_sys::Oid::from(d.value() as u32))
+    })
+    .flatten()
 }
