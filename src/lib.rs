@@ -32,6 +32,7 @@ mod tenant;
 pub extern "C-unwind" fn _PG_init() {
     errors::init();
     state::settings::init();
+    state::entered::init();
     catalog::invalidation::init();
     migrate::init();
     access::isolation::init();

@@ -1,9 +1,9 @@
 //! The tenant context: `tenant_enter`, `tenant_exit`, `current_tenant`, `current_tenant_id`.
 //!
-//! Entering a tenant is three SET LOCALs (search_path and the two context GUCs in
-//! guc.rs), so the context dies with the transaction — the property that makes it safe
-//! behind PgBouncer in transaction mode, where the next transaction on this server
-//! connection may belong to another client.
+//! Entering a tenant is a SET LOCAL of search_path and the context in backend memory
+//! (state/entered.rs, with the lifetime of a SET LOCAL), so the context dies with the
+//! transaction — the property that makes it safe behind PgBouncer in transaction mode,
+//! where the next transaction on this server connection may belong to another client.
 //!
 //! These functions deliberately have no `SET search_path` clause: a function-level SET
 //! clause would confine our SET LOCAL of search_path to the function call itself.  Every
@@ -14,13 +14,13 @@ use crate::access::isolation::{self, Entrant};
 use crate::catalog::invalidation;
 use crate::catalog::registry::{Key, Status};
 use crate::errors;
-use crate::errors::OrRaise;
 use crate::pg::backend;
 use crate::pg::guc;
 use crate::pg::objects;
 use crate::slug::Slug;
 use crate::state::cache;
-use crate::state::settings;
+use crate::state::entered;
+use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 
@@ -113,18 +113,18 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
                 "An administrator recreates tenant roles with SELECT * FROM stash.tenant_roles_repair(); (e.g. after a restore into another cluster).",
             )
         });
-        if isolation::is_switched_to(role) && settings::tenant().as_deref() == Some(tenant.slug()) {
+        if isolation::is_switched_to(role)
+            && entered::current().is_some_and(|t| Rc::ptr_eq(&t, &tenant) || t.slug() == tenant.slug())
+        {
             return; // already inside this tenant
         }
         isolation::switch_to(role, tenant.slug());
     }
-    if !settings::in_tenant() {
-        let outer = guc::value(c"search_path").or_raise("search_path is always a setting");
-        OUTER_SEARCH_PATH.replace(Some(outer));
+    if !entered::in_tenant() {
+        OUTER_SEARCH_PATH.replace(Some(guc::search_path()));
     }
     tenant.with_search_path(|path| guc::set_local_cstr(c"search_path", path));
-    guc::set_local_cstr(settings::TENANT_NAME, tenant.slug_cstr());
-    guc::set_local_cstr(settings::TENANT_ID_NAME, tenant.id_cstr());
+    entered::set(Some(tenant));
 }
 
 /// Enters the tenant for the rest of the current transaction: search_path becomes the
@@ -146,27 +146,26 @@ fn tenant_enter_by_id(id: Option<pgrx::Uuid>) {
 /// force before the first tenant_enter.  Does nothing when no tenant is entered.
 #[pg_extern(volatile, parallel_unsafe)]
 fn tenant_exit() {
-    if !settings::in_tenant() {
+    if !entered::in_tenant() {
         return;
     }
     isolation::switch_back();
     let outer = OUTER_SEARCH_PATH.take().unwrap_or_default();
     guc::set_local_cstr(c"search_path", &outer);
-    guc::set_local(settings::TENANT_NAME, "");
-    guc::set_local(settings::TENANT_ID_NAME, "");
+    entered::set(None);
 }
 
 /// Slug of the tenant entered in this transaction, or NULL.
 #[pg_extern(stable, parallel_safe)]
 fn current_tenant() -> Option<String> {
-    settings::tenant()
+    entered::slug()
 }
 
 /// Id of the tenant entered in this transaction, or NULL.  Cheap enough for RLS policies:
 /// it reads a GUC and parses it, without touching any table.
 #[pg_extern(stable, parallel_safe)]
 fn current_tenant_id() -> Option<pgrx::Uuid> {
-    let text = settings::tenant_id()?;
+    let text = entered::id()?;
     // Only tenant_enter (or a superuser's SET) writes the setting; a superuser can write
     // anything, so say clearly what is wrong rather than fail obscurely.
     let parsed = uuid::Uuid::parse_str(&text).unwrap_or_else(|_| {

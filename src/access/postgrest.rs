@@ -21,7 +21,6 @@ use crate::access::tokens;
 use crate::errors;
 use crate::pg::guc;
 use crate::slug::SCHEMA_PREFIX;
-use crate::state::settings;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
 use std::ffi::CStr;
@@ -92,7 +91,7 @@ fn postgrest_pre_request() {
     };
     context::enter_admitted(entrant, key.as_key());
     let Some(profile) = profile else { return };
-    let Some(entered) = settings::tenant() else {
+    let Some(entered) = crate::state::entered::slug() else {
         return;
     };
     let own = format!("{SCHEMA_PREFIX}{entered}");

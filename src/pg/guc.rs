@@ -103,6 +103,24 @@ pub(crate) fn value(name: &CStr) -> Option<CString> {
     }
 }
 
+/// The current search_path, as SHOW prints it (a copy).  Read from the variable that the
+/// setting assigns, without a lookup of the setting by name: tenant_enter keeps it for
+/// tenant_exit on every first enter of a transaction.
+pub(crate) fn search_path() -> CString {
+    // SAFETY: namespace_search_path is the string variable of the built-in search_path
+    // setting: guc.c keeps it pointing at a valid NUL-terminated value (never NULL once the
+    // settings are initialized, as they are before any function runs) until the setting
+    // changes, and it is copied here before anything can change it.
+    unsafe {
+        let raw = pg_sys::namespace_search_path;
+        if raw.is_null() {
+            CString::default()
+        } else {
+            CStr::from_ptr(raw).to_owned()
+        }
+    }
+}
+
 /// A search_path-style list split into names by PostgreSQL's own SplitIdentifierString
 /// (quoted names keep commas, case and spaces; unquoted ones are downcased); None if
 /// it does not parse.

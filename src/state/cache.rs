@@ -47,31 +47,23 @@ const FILL_AFTER_MISSES: u32 = 16;
 /// The longest slug (the registry's CHECK): slugs fit inline in keys and entries.
 const SLUG_MAX: usize = 56;
 
-/// A slug as a hash key, inline and zero-padded: a lookup compares it in the bucket
-/// itself instead of following a pointer to a string elsewhere in memory.  With 10,000
-/// tenants the entries are rarely in the CPU's caches (the tenants' queries between two
-/// enters evict them), so every pointer followed is a memory access of its own.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct SlugKey([u8; SLUG_MAX]);
-
-impl SlugKey {
-    fn new(slug: &str) -> Option<SlugKey> {
-        let bytes = slug.as_bytes();
-        (bytes.len() <= SLUG_MAX && !bytes.contains(&0)).then(|| {
-            let mut key = [0; SLUG_MAX];
-            key[..bytes.len()].copy_from_slice(bytes);
-            SlugKey(key)
-        })
-    }
+/// The hash of a slug in [`Tenants::by_slug`]: of its bytes only, with a fast hash (the
+/// keys are ours, not an attacker's: slugs are written by administrators).
+fn slug_hash(slug: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(slug)
 }
 
 /// A registry row in the form tenant_enter consumes it: the values it SETs are built once
 /// per backend and tenant, not on every call (formatting the uuid and quoting the schema
 /// were a measurable part of a call; see BENCHMARKS.md), and kept inline, so that one
-/// call reads a few adjacent cache lines (see [`SlugKey`]).
+/// call reads a few adjacent cache lines: with 10,000 tenants the entries are rarely in the
+/// CPU's caches (the tenants' queries between two enters evict them), so every pointer
+/// followed is a memory access of its own.
 pub(crate) struct Entry {
     /// The slug and the id as NUL-terminated text, ready for set_config_option.
     slug: [u8; SLUG_MAX + 1],
+    slug_len: u8,
     id_text: [u8; 37],
     id: pgrx::Uuid,
     /// The schema's oid as read with the registry row (tenant_enter locks it).
@@ -105,6 +97,7 @@ impl Entry {
         }
         Entry {
             slug: inline(&tenant.slug),
+            slug_len: tenant.slug.len() as u8,
             id_text: inline(&tenant.id.to_string()),
             id: tenant.id,
             schema_oid: tenant.schema_oid,
@@ -128,6 +121,10 @@ impl Entry {
             .or_raise("a cached id is NUL-terminated")
     }
 
+    fn slug_bytes(&self) -> &[u8] {
+        &self.slug[..self.slug_len as usize]
+    }
+
     pub(crate) fn slug(&self) -> &str {
         self.slug_cstr().to_str().ok().or_raise("slugs are ASCII")
     }
@@ -135,9 +132,12 @@ impl Entry {
     /// The tenant's role, if it exists (tenant_roles_repair recreates a missing one).  A
     /// role dropped or created since is seen: any change to pg_authid empties the cache.
     pub(crate) fn role(&self) -> Option<pg_sys::Oid> {
-        *self
-            .role
-            .get_or_init(|| tenant_role_oid(&crate::slug::role_name(self.slug(), self.id)))
+        if let Some(role) = self.role.get() {
+            return *role;
+        }
+        // Not inside get_or_init: the scan in tenant_role_oid may fill this entry's cell too.
+        let role = tenant_role_oid(&crate::slug::role_name(self.slug(), self.id));
+        *self.role.get_or_init(|| role)
     }
 
     /// The oid of the tenant's schema, None if it is missing.  An oid survives a rename
@@ -181,13 +181,17 @@ fn shared_generation() -> u64 {
 #[derive(Default)]
 struct AppRoles {
     /// Each application role, and whether it may enter only by token.
-    oids: HashMap<pg_sys::Oid, bool>,
+    oids: FxHashMap<pg_sys::Oid, bool>,
     generation: Option<u64>,
 }
 
 #[derive(Default)]
 struct Tenants {
-    by_slug: FxHashMap<SlugKey, Rc<Entry>>,
+    /// The entries themselves, found by [`slug_hash`] and compared with each entry's own
+    /// inline slug: a lookup hashes a few bytes and reads one 8-byte slot before the entry
+    /// it needs anyway (a map keyed by a padded copy of the slug was a sixth of an enter
+    /// among 10,000 tenants, bench/findings.md).
+    by_slug: hashbrown::HashTable<Rc<Entry>>,
     by_id: FxHashMap<[u8; 16], Rc<Entry>>,
     /// Each dropped entry's `entered_in`, until an entry for the tenant is cached again.
     entered: FxHashMap<[u8; 16], u64>,
@@ -205,7 +209,10 @@ struct Tenants {
 impl Tenants {
     fn get(&self, key: &Key) -> Option<Rc<Entry>> {
         match key {
-            Key::Slug(s) => self.by_slug.get(&SlugKey::new(s)?).cloned(),
+            Key::Slug(s) => {
+                let s = s.as_bytes();
+                self.by_slug.find(slug_hash(s), |e| e.slug_bytes() == s).cloned()
+            }
             Key::Id(id) => self.by_id.get(id.as_bytes()).cloned(),
         }
     }
@@ -215,8 +222,18 @@ impl Tenants {
             entry.entered_in.set(epoch);
         }
         self.by_id.insert(*tenant.id.as_bytes(), entry.clone());
-        let slug = SlugKey::new(&tenant.slug).or_raise("the registry's CHECK bounds slugs");
-        self.by_slug.insert(slug, entry);
+        let hash = slug_hash(entry.slug_bytes());
+        let probe = entry.clone();
+        match self.by_slug.entry(
+            hash,
+            |e| e.slug_bytes() == probe.slug_bytes(),
+            |e| slug_hash(e.slug_bytes()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = entry,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(entry);
+            }
+        }
     }
 
     fn clear(&mut self) {
@@ -253,7 +270,7 @@ pub(crate) fn app_role(role: pg_sys::Oid) -> Option<bool> {
         // registered (or a new role with a registered name) does not count.  Read without
         // SPI (a scan of the small table, the roles from the syscache): through the
         // pg_roles view this was most of a fresh connection's first tenant_enter.
-        let oids: HashMap<pg_sys::Oid, bool> = crate::catalog::registry::app_roles_at_latest()
+        let oids: FxHashMap<pg_sys::Oid, bool> = crate::catalog::registry::app_roles_at_latest()
             .into_iter()
             .filter_map(|(name, token)| {
                 let oid = objects::role_oid(&name)?;
@@ -301,6 +318,20 @@ fn tenant_role_oid(name: &str) -> Option<pg_sys::Oid> {
             let found = roles.get(name).copied();
             // an invalidation during the scan may cover what it returned: keep it only if none came
             if invalidation::generation() == generation {
+                // Every cached tenant gets its role now, so that no tenant's first enter
+                // builds a role name and looks it up (an eighth of an enter among 10,000
+                // tenants in a fresh connection, bench/findings.md).  Roles missing from the
+                // scan are left to the lookup below, which sees this transaction's changes.
+                TENANTS.with(|c| {
+                    for entry in c.borrow().by_slug.iter() {
+                        if entry.role.get().is_none() {
+                            let name = crate::slug::role_name(entry.slug(), entry.id);
+                            if let Some(&oid) = roles.get(&name) {
+                                let _ = entry.role.set(Some(oid));
+                            }
+                        }
+                    }
+                });
                 TENANT_ROLES.with(|r| *r.borrow_mut() = Some((generation, roles)));
             }
             found

@@ -3,12 +3,8 @@
 //! `stash.shared_schemas` is the one administrators set (superuser-only, like every setting
 //! that decides what a tenant transaction resolves: an application role that could put
 //! `pg_temp` ahead of the shared schemas would shadow them with objects of its own).
-//! The tenant context itself also lives in GUCs (`stash.tenant`, `stash.tenant_id`),
-//! because GUCs set with GUC_ACTION_LOCAL have exactly the lifetime the context needs:
-//! they revert at COMMIT, at ROLLBACK and at ROLLBACK TO SAVEPOINT, and PostgreSQL copies
-//! them into parallel workers.  They are
-//! PGC_SUSET so that an ordinary role cannot forge a context with `SET stash.tenant_id`;
-//! the extension sets them itself with superuser context after checking the registry.
+//! The settings that show the tenant context (`stash.tenant`, `stash.tenant_id`) are
+//! entered.rs's, with the context they show.
 use crate::pg::guc;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
@@ -16,18 +12,14 @@ use std::ffi::{CStr, CString};
 
 pub(crate) static SHARED_SCHEMAS: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"public"));
-static TENANT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// kB; 0 turns the limit off.
 static CACHE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
-static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static TOKEN_TENANT_CLAIM: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"tenant"));
 static TOKEN_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static ALLOW_RESET: GucSetting<bool> = GucSetting::<bool>::new(false);
 static COMMIT_MARKER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
-pub(crate) const TENANT_NAME: &CStr = c"stash.tenant";
-pub(crate) const TENANT_ID_NAME: &CStr = c"stash.tenant_id";
 /// Set by nothing but isolation.rs, at the commit of a tenant transaction: see
 /// isolation::changed_settings.
 pub(crate) const COMMIT_MARKER_NAME: &CStr = c"stash.commit_marker";
@@ -51,22 +43,6 @@ pub(crate) fn init() {
         );
     }
     let context_flags = GucFlags::NO_RESET_ALL | GucFlags::NO_SHOW_ALL | GucFlags::DISALLOW_IN_FILE;
-    GucRegistry::define_string_guc(
-        TENANT_NAME,
-        c"Slug of the tenant entered in this transaction (read-only; set by stash.tenant_enter).",
-        c"",
-        &TENANT,
-        GucContext::Suset,
-        context_flags,
-    );
-    GucRegistry::define_string_guc(
-        TENANT_ID_NAME,
-        c"Id of the tenant entered in this transaction (read-only; set by stash.tenant_enter).",
-        c"",
-        &TENANT_ID,
-        GucContext::Suset,
-        context_flags,
-    );
     GucRegistry::define_string_guc(
         COMMIT_MARKER_NAME,
         c"Internal to stash_tenancy (the check at the commit of a tenant transaction); not a setting.",
@@ -143,16 +119,6 @@ pub(crate) fn cache_limit_bytes() -> i64 {
     CACHE_LIMIT.get() as i64 * 1024
 }
 
-/// Whether a tenant is entered in this transaction; no copy, for the per-call path.
-pub(crate) fn in_tenant() -> bool {
-    current(&TENANT).is_some_and(|s| !s.is_empty())
-}
-pub(crate) fn tenant() -> Option<String> {
-    non_empty(&TENANT)
-}
-pub(crate) fn tenant_id() -> Option<String> {
-    non_empty(&TENANT_ID)
-}
 pub(crate) fn allow_reset() -> bool {
     ALLOW_RESET.get()
 }
