@@ -20,9 +20,9 @@ use crate::pg::objects;
 use crate::slug::Slug;
 use crate::state::cache;
 use crate::state::entered;
-use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
+use std::rc::Rc;
 
 fn require_transaction_block(function: &str) {
     if !backend::in_transaction_block() {
@@ -114,7 +114,8 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
             )
         });
         if isolation::is_switched_to(role)
-            && entered::current().is_some_and(|t| Rc::ptr_eq(&t, &tenant) || t.slug() == tenant.slug())
+            && entered::current()
+                .is_some_and(|t| Rc::ptr_eq(&t, &tenant) || t.slug() == tenant.slug())
         {
             return; // already inside this tenant
         }

@@ -211,7 +211,9 @@ impl Tenants {
         match key {
             Key::Slug(s) => {
                 let s = s.as_bytes();
-                self.by_slug.find(slug_hash(s), |e| e.slug_bytes() == s).cloned()
+                self.by_slug
+                    .find(slug_hash(s), |e| e.slug_bytes() == s)
+                    .cloned()
             }
             Key::Id(id) => self.by_id.get(id.as_bytes()).cloned(),
         }

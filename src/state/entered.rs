@@ -80,7 +80,10 @@ pub(crate) fn in_tenant() -> bool {
 /// The entered tenant's slug, in the leader or in a parallel worker.
 pub(crate) fn slug() -> Option<String> {
     if is_parallel_worker() {
-        return TENANT.get().map(|s| s.to_string_lossy().into_owned()).filter(|s| !s.is_empty());
+        return TENANT
+            .get()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty());
     }
     current().map(|t| t.slug().to_owned())
 }
@@ -88,7 +91,10 @@ pub(crate) fn slug() -> Option<String> {
 /// The entered tenant's id as text, in the leader or in a parallel worker.
 pub(crate) fn id() -> Option<String> {
     if is_parallel_worker() {
-        return TENANT_ID.get().map(|s| s.to_string_lossy().into_owned()).filter(|s| !s.is_empty());
+        return TENANT_ID
+            .get()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty());
     }
     current().map(|t| t.id_cstr().to_string_lossy().into_owned())
 }
@@ -233,7 +239,10 @@ fn sync_settings() {
         Some(t) => (t.slug_cstr(), t.id_cstr()),
         None => (c"", c""),
     };
-    for (setting, name, value) in [(&TENANT, TENANT_NAME, slug), (&TENANT_ID, TENANT_ID_NAME, id)] {
+    for (setting, name, value) in [
+        (&TENANT, TENANT_NAME, slug),
+        (&TENANT_ID, TENANT_ID_NAME, id),
+    ] {
         if setting.get().as_deref().unwrap_or(c"") != value {
             struct Writing;
             impl Drop for Writing {
@@ -288,7 +297,12 @@ fn show(which: usize, setting: &GucSetting<Option<CString>>) -> *const c_char {
         setting.get()
     } else {
         current().map(|t| {
-            if which == 0 { t.slug_cstr() } else { t.id_cstr() }.to_owned()
+            if which == 0 {
+                t.slug_cstr()
+            } else {
+                t.id_cstr()
+            }
+            .to_owned()
         })
     };
     SHOWN.with(|shown| {
