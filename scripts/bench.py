@@ -12,10 +12,11 @@ provision tokens pool cli), e.g. `BENCH_ONLY="tokens pool" make bench PG=18`. Th
 need is still created (FLEET tenants for enter, isolation, migrate and cli; otherwise only
 the N_MID that tokens and pool use; provision fills a database of its own with the mode's
 FLEET of 8-table tenants either way); their rows are printed.
-A full-mode run keeps its results in bench/results/pgN.tsv — on PG_DEFAULT (17) only when
-every section ran — and rewrites BENCHMARKS.md: PostgreSQL 17's run in full, and #26's goals
-for every version kept there, e.g. `BENCH_ONLY="isolation migrate provision" make bench PG=15`
-adds PostgreSQL 15's column. The cli section (`stash migrate --jobs 2` against `CALL stash.migrate_all()`, the
+A full-mode run keeps its results in bench/results/pgN.tsv and rewrites BENCHMARKS.md:
+PostgreSQL 17's run in full, and #26's goals for every version kept there, e.g.
+`BENCH_ONLY="isolation migrate provision" make bench PG=15` adds PostgreSQL 15's column.  A
+BENCH_ONLY run replaces only its sections' rows of the stored run (`run.by.SECTION` says
+which run measured each section); on PG_DEFAULT (17) the first stored run must be whole. The cli section (`stash migrate --jobs 2` against `CALL stash.migrate_all()`, the
 binary of `make cli`, rebuilt when cli/ is newer, or STASH_BIN) writes bench/cli.md in a
 full run, which BENCHMARKS.md includes.
 BENCH_RUNS=5 (full mode) gives the pgbench sections more interleaved rounds than 3.
@@ -130,6 +131,45 @@ def note_run(b, pgv):
     b.note("run.n_mid", b.n_mid)
 
 
+# which section measured a result, by the first part of its key (run.*, fleet.* and
+# settings.* describe the run itself)
+SECTION_OF_PREFIX = {"enter": "enter", "isolation": "isolation", "migrate_all": "migrate",
+                     "provision": "provision", "create": "provision", "drop": "provision",
+                     "tokens": "tokens", "pool": "pool", "cli": "cli"}
+
+
+def read_results(path):
+    """{key: value} of a results file, in its order."""
+    with open(path) as f:
+        return dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+
+
+def merge_results(old, new, ran):
+    """The stored run OLD with the sections in RAN replaced by NEW's rows.  Each section
+    present gets `run.by.SECTION` (the date and commit that measured it), and run.commit /
+    run.sections list them all, so BENCHMARKS.md's header says which run each figure is from."""
+    def by(res, section):
+        return res.get(f"run.by.{section}") or f"{res.get('run.date', '?')}, commit {res.get('run.commit', '?')}"
+
+    def present(res):
+        return {SECTION_OF_PREFIX[k.split(".", 1)[0]] for k in res if k.split(".", 1)[0] in SECTION_OF_PREFIX}
+
+    kept = {k: v for k, v in old.items()
+            if SECTION_OF_PREFIX.get(k.split(".", 1)[0]) not in (None, *ran)}
+    merged = {k: v for k, v in new.items() if not k.startswith("run.by.")}
+    merged.update(kept)
+    sections = sorted(present(kept) | present(new), key=SECTIONS.index)
+    provenance = {s: by(new, s) if s in ran else by(old, s) for s in sections}
+    for s in sections:
+        merged[f"run.by.{s}"] = provenance[s]
+    groups = {}
+    for s in sections:
+        groups.setdefault(provenance[s], []).append(s)
+    merged["run.commit"] = "; ".join(f"{' '.join(v)}: {k}" for k, v in groups.items())
+    merged["run.sections"] = " ".join(sections)
+    return merged
+
+
 def report(b, pgv):
     """bench/cli.md (the cli section, in a full run) and BENCHMARKS.md (a full run of every
     section), by scripts/bench_report.py; with BENCH_ONLY, only shown."""
@@ -153,14 +193,21 @@ def report(b, pgv):
     if b.only:
         print(f"== the rows of: {' '.join(b.only)}")
         print(text, end="")
-    if b.mode != "full" or b.failed or (b.only and pgv == DEFAULT_PG):
+    stored = os.path.join(RESULTS, f"pg{pgv}.tsv")
+    if b.mode != "full" or b.failed or (b.only and pgv == DEFAULT_PG and not os.path.exists(stored)):
         return
-    # A full-mode run keeps its results per version (one on the default version only when it
-    # ran every section: BENCHMARKS.md's body is rendered from it); BENCHMARKS.md is then
+    # A full-mode run keeps its results per version; a run of some sections (BENCH_ONLY)
+    # replaces those sections' rows of the stored run and keeps the others, each section
+    # saying which run measured it (a run on the default version with no stored run must
+    # run every section: BENCHMARKS.md's body is rendered from it).  BENCHMARKS.md is then
     # rendered again: the default version's run in full, every version's goals.
     os.makedirs(RESULTS, exist_ok=True)
-    shutil.copy(b.res, os.path.join(RESULTS, f"pg{pgv}.tsv"))
-    print(f"== wrote {RESULTS}/pg{pgv}.tsv")
+    rows = read_results(b.res)
+    if b.only and os.path.exists(stored):
+        rows = merge_results(read_results(stored), rows, b.only)
+    with open(stored, "w") as f:
+        f.writelines(f"{k}\t{v}\n" for k, v in rows.items())
+    print(f"== wrote {stored}" + (f" (sections {' '.join(b.only)}; the others kept)" if b.only else ""))
     main = os.path.join(RESULTS, f"pg{DEFAULT_PG}.tsv")
     if not os.path.exists(main):
         main = b.res

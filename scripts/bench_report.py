@@ -456,8 +456,12 @@ if not only:
     print("| goal | " + " | ".join(f"PostgreSQL {res.get('run.pg_version', v)}" for v, res in runs.items())
           + " | goal |")
     print("|---|" + "---:|" * len(runs) + "---|")
-    print("| run | " + " | ".join(f"{res.get('run.date', '?')}, commit {res.get('run.commit', '?')}, "
-                                   f"{res.get('run.sections', 'every section')}" for res in runs.values()) + " | |")
+    def run_cell(res):
+        if any(k.startswith("run.by.") for k in res):  # merged from runs of some sections each
+            return res.get("run.commit", "?")
+        return f"{res.get('run.date', '?')}, commit {res.get('run.commit', '?')}, {res.get('run.sections', 'every section')}"
+
+    print("| run | " + " | ".join(run_cell(res) for res in runs.values()) + " | |")
     for label, key, test, text in GOALS:
         print(f"| {label} | " + " | ".join(goal_cell(res, key, test) for res in runs.values()) + f" | {text} |")
 
