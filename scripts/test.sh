@@ -54,6 +54,9 @@ if cargo fmt --manifest-path cli/Cargo.toml -- --check \
 say "lint: make setup's choice of PostgreSQL sources (tests/setup/test_pg_sources.sh, no network)"
 if bash tests/setup/test_pg_sources.sh; then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+say "lint: make bench's merge of a BENCH_ONLY run into the stored results (tests/lint/test_bench_results.py)"
+if python3 tests/lint/test_bench_results.py; then
+  lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
 say "lint: released SQL scripts are unchanged (sql/RELEASED.sha256)"
 if (cd sql && sha256sum --check --strict RELEASED.sha256); then
   lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
