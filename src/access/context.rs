@@ -22,7 +22,6 @@ use crate::state::cache;
 use crate::state::entered;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode as Code;
-use std::rc::Rc;
 
 fn require_transaction_block(function: &str) {
     if !backend::in_transaction_block() {
@@ -114,8 +113,7 @@ pub(crate) fn enter_admitted(entrant: Entrant, key: Key) {
             )
         });
         if isolation::is_switched_to(role)
-            && entered::current()
-                .is_some_and(|t| Rc::ptr_eq(&t, &tenant) || t.slug() == tenant.slug())
+            && entered::current().is_some_and(|t| t.slug() == tenant.slug())
         {
             return; // already inside this tenant
         }
@@ -163,18 +161,9 @@ fn current_tenant() -> Option<String> {
 }
 
 /// Id of the tenant entered in this transaction, or NULL.  Cheap enough for RLS policies:
-/// it reads a GUC and parses it, without touching any table.
+/// it reads the context in backend memory (in a parallel worker, the setting its leader
+/// wrote), without touching any table.
 #[pg_extern(stable, parallel_safe)]
 fn current_tenant_id() -> Option<pgrx::Uuid> {
-    let text = entered::id()?;
-    // Only tenant_enter (or a superuser's SET) writes the setting; a superuser can write
-    // anything, so say clearly what is wrong rather than fail obscurely.
-    let parsed = uuid::Uuid::parse_str(&text).unwrap_or_else(|_| {
-        errors::raise(
-            Code::ERRCODE_INVALID_TEXT_REPRESENTATION,
-            format!("stash.tenant_id is set to \"{text}\", which is not a tenant id"),
-            "Enter tenants with stash.tenant_enter(); do not SET stash.tenant_id by hand.",
-        )
-    });
-    Some(pgrx::Uuid::from_bytes(*parsed.as_bytes()))
+    entered::id()
 }

@@ -121,6 +121,10 @@ impl Entry {
             .or_raise("a cached id is NUL-terminated")
     }
 
+    pub(crate) fn id(&self) -> pgrx::Uuid {
+        self.id
+    }
+
     fn slug_bytes(&self) -> &[u8] {
         &self.slug[..self.slug_len as usize]
     }

@@ -77,26 +77,65 @@ pub(crate) fn in_tenant() -> bool {
     FRAMES.with(|f| f.borrow().last().is_some_and(|top| top.tenant.is_some()))
 }
 
-/// The entered tenant's slug, in the leader or in a parallel worker.
-pub(crate) fn slug() -> Option<String> {
-    if is_parallel_worker() {
-        return TENANT
-            .get()
-            .map(|s| s.to_string_lossy().into_owned())
-            .filter(|s| !s.is_empty());
-    }
-    current().map(|t| t.slug().to_owned())
+/// The two settings that show the context, and what each shows of the entered tenant.
+#[derive(Clone, Copy)]
+enum Shown {
+    Slug = 0,
+    Id = 1,
 }
 
-/// The entered tenant's id as text, in the leader or in a parallel worker.
-pub(crate) fn id() -> Option<String> {
-    if is_parallel_worker() {
-        return TENANT_ID
-            .get()
-            .map(|s| s.to_string_lossy().into_owned())
-            .filter(|s| !s.is_empty());
+impl Shown {
+    const BOTH: [Shown; 2] = [Shown::Slug, Shown::Id];
+
+    fn setting(self) -> &'static GucSetting<Option<CString>> {
+        match self {
+            Shown::Slug => &TENANT,
+            Shown::Id => &TENANT_ID,
+        }
     }
-    current().map(|t| t.id_cstr().to_string_lossy().into_owned())
+
+    fn name(self) -> &'static CStr {
+        match self {
+            Shown::Slug => TENANT_NAME,
+            Shown::Id => TENANT_ID_NAME,
+        }
+    }
+
+    fn of(self, tenant: &Entry) -> &CStr {
+        match self {
+            Shown::Slug => tenant.slug_cstr(),
+            Shown::Id => tenant.id_cstr(),
+        }
+    }
+
+    /// What the setting shows: the entered tenant's value in the leader (or any backend),
+    /// the value its leader wrote in a parallel worker; None when no tenant is entered.
+    fn value(self) -> Option<CString> {
+        if is_parallel_worker() {
+            return self.setting().get().filter(|s| !s.is_empty());
+        }
+        current().map(|t| self.of(&t).to_owned())
+    }
+}
+
+/// The entered tenant's slug, in the leader or in a parallel worker.
+pub(crate) fn slug() -> Option<String> {
+    Shown::Slug
+        .value()
+        .map(|s| s.to_string_lossy().into_owned())
+}
+
+/// The entered tenant's id, in the leader or in a parallel worker.
+pub(crate) fn id() -> Option<pgrx::Uuid> {
+    if !is_parallel_worker() {
+        return current().map(|t| t.id());
+    }
+    let text = Shown::Id.value()?;
+    // Only the leader writes the setting (its check hook refuses everyone else).
+    let parsed = uuid::Uuid::parse_str(&text.to_string_lossy())
+        .ok()
+        .or_raise("a parallel worker's stash.tenant_id is the id its leader wrote");
+    Some(pgrx::Uuid::from_bytes(*parsed.as_bytes()))
 }
 
 pub(crate) fn init() {
@@ -235,15 +274,9 @@ unsafe extern "C-unwind" fn executor_start(query: *mut pg_sys::QueryDesc, eflags
 /// Writes the context into the two settings (SET LOCAL), where they differ.
 fn sync_settings() {
     let tenant = current();
-    let (slug, id) = match &tenant {
-        Some(t) => (t.slug_cstr(), t.id_cstr()),
-        None => (c"", c""),
-    };
-    for (setting, name, value) in [
-        (&TENANT, TENANT_NAME, slug),
-        (&TENANT_ID, TENANT_ID_NAME, id),
-    ] {
-        if setting.get().as_deref().unwrap_or(c"") != value {
+    for shown in Shown::BOTH {
+        let value = tenant.as_deref().map_or(c"", |t| shown.of(t));
+        if shown.setting().get().as_deref().unwrap_or(c"") != value {
             struct Writing;
             impl Drop for Writing {
                 fn drop(&mut self) {
@@ -252,7 +285,7 @@ fn sync_settings() {
             }
             WRITING.set(true);
             let _writing = Writing;
-            guc::set_local_cstr(name, value);
+            guc::set_local_cstr(shown.name(), value);
         }
     }
 }
@@ -290,24 +323,13 @@ unsafe extern "C-unwind" fn check_read_only(
     false
 }
 
-/// What SHOW, current_setting() and pg_settings print: the context (in a parallel
-/// worker, the setting its leader wrote).
-fn show(which: usize, setting: &GucSetting<Option<CString>>) -> *const c_char {
-    let value: Option<CString> = if is_parallel_worker() {
-        setting.get()
-    } else {
-        current().map(|t| {
-            if which == 0 {
-                t.slug_cstr()
-            } else {
-                t.id_cstr()
-            }
-            .to_owned()
-        })
-    };
-    SHOWN.with(|shown| {
-        let mut shown = shown.borrow_mut();
-        let buf = &mut shown[which];
+/// What SHOW and current_setting() print: the context (in a parallel worker, the setting
+/// its leader wrote), copied where it stays valid until the next show of that setting.
+fn show(shown: Shown) -> *const c_char {
+    let value = shown.value();
+    SHOWN.with(|buffers| {
+        let mut buffers = buffers.borrow_mut();
+        let buf = &mut buffers[shown as usize];
         let bytes = value.as_ref().map(|v| v.to_bytes()).unwrap_or_default();
         let n = bytes.len().min(buf.len() - 1);
         buf[..n].copy_from_slice(&bytes[..n]);
@@ -320,12 +342,12 @@ fn show(which: usize, setting: &GucSetting<Option<CString>>) -> *const c_char {
 /// Called only by guc.c as the show hook registered in [`init`].
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn show_tenant() -> *const c_char {
-    show(0, &TENANT)
+    show(Shown::Slug)
 }
 
 /// # Safety
 /// Called only by guc.c as the show hook registered in [`init`].
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn show_tenant_id() -> *const c_char {
-    show(1, &TENANT_ID)
+    show(Shown::Id)
 }
